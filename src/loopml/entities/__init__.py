@@ -1,0 +1,34 @@
+"""Plain immutable records shared by every layer of loopml."""
+
+from __future__ import annotations
+
+from loopml.entities.ids import new_id, now_ms
+from loopml.entities.records import (
+    ArtifactEntry,
+    Lifecycle,
+    Metric,
+    Page,
+    Param,
+    Project,
+    Run,
+    RunSource,
+    RunStatus,
+    Tag,
+)
+from loopml.entities.serialize import to_jsonable
+
+__all__ = [
+    "ArtifactEntry",
+    "Lifecycle",
+    "Metric",
+    "Page",
+    "Param",
+    "Project",
+    "Run",
+    "RunSource",
+    "RunStatus",
+    "Tag",
+    "new_id",
+    "now_ms",
+    "to_jsonable",
+]

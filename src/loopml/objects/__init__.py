@@ -1,0 +1,35 @@
+"""Content-addressed blob store: BLAKE3 keys, atomic writes, verify on read, dedup, gc.
+
+Example:
+    >>> import tempfile
+    >>> from loopml.objects import open_object_store
+    >>> store = open_object_store(tempfile.mkdtemp())
+    >>> info = store.put_bytes(b"weights")
+    >>> store.get_bytes(info.uri)
+    b'weights'
+"""
+
+from __future__ import annotations
+
+from loopml.objects.gc import GcReport, collect_garbage
+from loopml.objects.store import (
+    BLOB_SCHEME,
+    BlobInfo,
+    BlobStat,
+    ObjectStore,
+    blob_uri,
+    open_object_store,
+    parse_blob_uri,
+)
+
+__all__ = [
+    "ObjectStore",
+    "open_object_store",
+    "BlobInfo",
+    "BlobStat",
+    "BLOB_SCHEME",
+    "blob_uri",
+    "parse_blob_uri",
+    "GcReport",
+    "collect_garbage",
+]

@@ -1,0 +1,91 @@
+"""The one small interface every object-store backend implements.
+
+:class:`~loopml.objects.store.ObjectStore` does the hashing, validation and verification;
+a backend only moves bytes under a root: a local folder (:mod:`._local`, plain ``os`` calls)
+or anything fsspec reaches (:mod:`._fsspec`, S3 through s3fs). Backends take blob ids that
+the store has already validated (64 lowercase hex characters), so they never see user paths.
+
+A backend reports a missing blob with :class:`FileNotFoundError`; the store turns it into
+:class:`~loopml.errors.NotFoundError`. Other failures are the errors listed in
+:attr:`Backend.errors`, which the store wraps into :class:`~loopml.errors.ObjectStoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple, Protocol
+
+__all__ = ["Backend", "BlobStat", "RawReader", "TempBlob", "TempStat", "blob_key"]
+
+#: The folder, under the root, that holds blobs still being written.
+TEMP_DIR = "tmp"
+
+
+class BlobStat(NamedTuple):
+    """One stored blob: its BLAKE3 hex, its size in bytes, its modification time (epoch s)."""
+
+    hex: str
+    size: int
+    mtime: float
+
+
+class TempStat(NamedTuple):
+    """One temp file under ``tmp/``: its name, size in bytes and modification time (epoch s)."""
+
+    name: str
+    size: int
+    mtime: float
+
+
+def blob_key(blob: str) -> str:
+    """The relative key of a blob under the root: ``ab/cdef…`` (git's fan-out)."""
+    return f"{blob[:2]}/{blob[2:]}"
+
+
+class RawReader(Protocol):
+    """The part of a binary file the verifying reader needs."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def close(self) -> None: ...
+
+
+class TempBlob(Protocol):
+    """A blob being written: bytes go to a temp object, then commit makes it visible."""
+
+    def write(self, data: memoryview) -> None:
+        """Append ``data`` (a view of a reused buffer: copy it if you keep it)."""
+
+    def commit(self, blob: str, size: int) -> None:
+        """Make the temp object visible as ``blob`` (atomic; dedups against an existing one)."""
+
+    def abort(self) -> None:
+        """Remove the temp object; safe to call after a failed write or commit."""
+
+
+class Backend(Protocol):
+    """Byte mover under one root. See the module docstring for the error contract."""
+
+    url: str
+    errors: tuple[type[BaseException], ...]
+
+    def create_temp(self) -> TempBlob: ...
+
+    def open_read(self, blob: str) -> tuple[RawReader, int]:
+        """The blob opened for reading and its size."""
+
+    def stat(self, blob: str) -> BlobStat: ...
+
+    def exists(self, blob: str) -> bool: ...
+
+    def exists_many(self, blobs: set[str]) -> set[str]: ...
+
+    def iter_blobs(self) -> Iterator[BlobStat]: ...
+
+    def delete(self, blob: str, *, missing_ok: bool) -> None: ...
+
+    def iter_temps(self) -> Iterator[TempStat]: ...
+
+    def delete_temp(self, name: str) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,201 @@
+"""The tables of the SQL store, on one :data:`metadata` (SQLAlchemy Core, no ORM).
+
+Every record reaches its project: ``runs.project_id`` directly, every run child through its
+run. Children of ``runs`` are removed with it (``ON DELETE CASCADE``); a purged parent leaves
+its child runs in place with ``parent_id`` cleared.
+
+Times are UTC integer milliseconds (``BigInteger``). A metric value of NaN is stored as NULL
+(PostgreSQL would accept NaN, SQLite would not) and read back as NaN; infinities are kept.
+
+Indexes serve search at 100k runs: the project/lifecycle/start-time listing, the
+``key``-then-value lookups behind ``metrics.acc > 0.9`` or ``params.lr = '0.1'``, history
+reads, and the blob lookup of garbage collection.
+
+Param and tag values are indexed through their first :data:`VALUE_PREFIX_CHARS` characters
+(an expression index), because a PostgreSQL B-tree entry cannot exceed ~2.7 kB and values
+may be longer.
+
+On SQLite, ``params``, ``tags`` and ``latest_metrics`` are ``WITHOUT ROWID`` tables: the rows
+live in their ``(run_id, key)`` primary key, so reading a run's values is one range of one
+B-tree (not an index probe plus a table lookup per value), and a ``(key, value)`` index,
+which then carries the primary key, answers a filter without touching the table.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    literal_column,
+)
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import func
+
+__all__ = [
+    "ALEMBIC_VERSION",
+    "KEY_MAX",
+    "NAME_MAX",
+    "VALUE_MAX",
+    "VALUE_PREFIX_CHARS",
+    "latest_metrics",
+    "metadata",
+    "metrics",
+    "params",
+    "projects",
+    "run_artifacts",
+    "runs",
+    "tags",
+    "value_prefix",
+]
+
+#: Longest metric/param/tag key, in characters.
+KEY_MAX = 250
+#: Longest project or run name, in characters.
+NAME_MAX = 250
+#: Longest param or tag value, in characters.
+VALUE_MAX = 8000
+#: How many leading characters of a param/tag value the (key, value) indexes hold.
+VALUE_PREFIX_CHARS = 200
+
+_NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=_NAMING)
+
+_Id = String(32)
+_Key = String(KEY_MAX)
+#: BIGINT on PostgreSQL; INTEGER on SQLite so that the column is the rowid (auto-assigned).
+_RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _run_fk() -> Column[str]:
+    return Column("run_id", _Id, ForeignKey("runs.id", ondelete="CASCADE"), nullable=False)
+
+
+def value_prefix(column: ColumnElement[str]) -> ColumnElement[str]:
+    """``substr(column, 1, N)``, rendered with literal numbers so that it matches the index
+    expression exactly (SQLite only uses an expression index for an identical expression)."""
+    return func.substr(column, literal_column("1"), literal_column(str(VALUE_PREFIX_CHARS)))
+
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column("name", String(NAME_MAX), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("description", Text),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column(
+        "project_id",
+        _Id,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(NAME_MAX), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_time", BigInteger, nullable=False),
+    Column("end_time", BigInteger),
+    Column("parent_id", _Id, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("lifecycle", String(16), nullable=False),
+    Column("deleted_at", BigInteger),
+    Column("error", Text),
+    Column("git_commit", String(64)),
+    Column("git_dirty", Boolean),
+    Column("git_diff_hash", String(128)),
+    Column("entry_point", Text),
+    Column("user", String(NAME_MAX)),
+    Column("host", String(NAME_MAX)),
+    Column("python_version", String(64)),
+    Index(None, "project_id", "lifecycle", "start_time"),
+    Index(None, "parent_id"),
+    # What a search filter checks of each candidate run, found by id: no table lookup.
+    Index(None, "id", "project_id", "lifecycle", "start_time"),
+)
+
+params = Table(
+    "params",
+    metadata,
+    _run_fk(),
+    Column("key", _Key, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    sqlite_with_rowid=False,
+)
+Index("ix_params_key_value", params.c.key, value_prefix(params.c.value))
+
+tags = Table(
+    "tags",
+    metadata,
+    _run_fk(),
+    Column("key", _Key, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    sqlite_with_rowid=False,
+)
+Index("ix_tags_key_value", tags.c.key, value_prefix(tags.c.value))
+
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("id", _RowId, primary_key=True, autoincrement=True),
+    _run_fk(),
+    Column("key", _Key, nullable=False),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("value", Double),
+    Index(None, "run_id", "key", "step"),
+)
+
+latest_metrics = Table(
+    "latest_metrics",
+    metadata,
+    _run_fk(),
+    Column("key", _Key, nullable=False),
+    Column("value", Double),
+    Column("step", BigInteger, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "key"),
+    Index(None, "key", "value"),
+    sqlite_with_rowid=False,
+)
+
+run_artifacts = Table(
+    "run_artifacts",
+    metadata,
+    _run_fk(),
+    Column("path", Text, nullable=False),
+    Column("blob", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("run_id", "path"),
+    Index(None, "blob"),
+)
+
+#: Alembic's own bookkeeping table, declared as Alembic creates it, so that a fresh store can
+#: be stamped without importing Alembic. It lives outside :data:`metadata` on purpose.
+ALEMBIC_VERSION = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)

@@ -1,0 +1,220 @@
+"""The SQL implementation of :class:`~loopml.store.base.Store`, over SQLite or PostgreSQL.
+
+A thin facade: each method checks its arguments, then runs one function of the aggregate
+modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mod:`.search`)
+in one transaction through :class:`~loopml.store.sql.engine.Database`. Only entities leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy.engine import Connection
+
+from loopml.entities import (
+    ArtifactEntry,
+    Metric,
+    Page,
+    Param,
+    Project,
+    Run,
+    RunSource,
+    RunStatus,
+    Tag,
+    now_ms,
+)
+from loopml.errors import InvalidInputError
+from loopml.store.base import LifecycleFilter, Store
+from loopml.store.filter.ast import Node, OrderBy
+from loopml.store.sql import artifacts, projects, rundata, runs, search, validation
+from loopml.store.sql.engine import Database
+from loopml.store.sql.migrate import ensure_schema
+
+__all__ = ["SqlStore"]
+
+#: The statuses ``end_run`` accepts, by value (a RunStatus is its own value: a StrEnum).
+_TERMINAL = {status.value: status for status in RunStatus if status.is_terminal}
+
+
+class SqlStore(Store):
+    """The metadata store on a SQL database; the schema is created or migrated on open.
+
+    Args:
+        uri: ``sqlite:///path/loopml.db``, ``sqlite:///:memory:`` or
+            ``postgresql+psycopg://user@host/db``.
+
+    Raises:
+        InvalidInputError: the URI is not a supported database URI.
+        SchemaVersionError: the database was written by a newer loopml.
+        StoreError: the database cannot be reached or migrated.
+
+    Example:
+        >>> with SqlStore("sqlite:///:memory:") as store:
+        ...     run = store.create_run("demo", name="first")
+        ...     store.log_batch(run.id, metrics=[Metric("acc", 0.9, 0, 1)])
+        ...     store.get_run(run.id).metrics["acc"]
+        0.9
+    """
+
+    def __init__(self, uri: str) -> None:
+        self.uri = uri
+        self._db = Database(uri)
+        # Project ids by name, learnt from committed transactions: an id never changes and
+        # projects are never deleted, so a run of a known project skips the lookup.
+        self._project_ids: dict[str, str] = {}
+        try:
+            ensure_schema(self._db)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self._db.uri!r})"
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def close(self) -> None:
+        """Close every connection (the store cannot be used afterwards)."""
+        self._db.close()
+
+    # -- projects -------------------------------------------------------------------------
+    def get_or_create_project(self, name: str) -> Project:
+        validation.check_name(name, "project")
+        project = self._db.run(lambda c: projects.get_or_create_project(c, name), mode="write")
+        self._project_ids[name] = project.id
+        return project
+
+    def get_project(self, name: str) -> Project:
+        return self._db.run(lambda c: projects.get_project(c, name))
+
+    def list_projects(self) -> list[Project]:
+        return self._db.run(projects.list_projects)
+
+    # -- runs -----------------------------------------------------------------------------
+    def create_run(
+        self,
+        project: str,
+        *,
+        name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_id: str | None = None,
+        source: RunSource | None = None,
+        start_time: int | None = None,
+        run_id: str | None = None,
+    ) -> Run:
+        new = runs.prepare_run(
+            project,
+            name=name,
+            tags=tags,
+            parent_id=parent_id,
+            source=source,
+            start_time=start_time,
+            run_id=run_id,
+        )
+
+        known = self._project_ids.get(new.project)
+
+        def work(conn: Connection) -> tuple[str, Run]:
+            project_id = known or projects.ensure_project_id(conn, new.project)
+            return project_id, runs.insert_run(conn, new, project_id)
+
+        project_id, run = self._db.run(work, mode="write")
+        self._project_ids[new.project] = project_id  # only once committed
+        return run
+
+    def get_run(self, run_id: str) -> Run:
+        return self._db.run(lambda c: runs.get_runs(c, [run_id])[0])
+
+    def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
+        if not run_ids:
+            return []
+        return self._db.run(lambda c: runs.get_runs(c, list(run_ids)))
+
+    def end_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        end_time: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        final = _TERMINAL.get(status)
+        if final is None:
+            raise InvalidInputError(
+                f"end_run needs a terminal status, got {status!r}",
+                field="status",
+                run_id=run_id,
+                hint=f"use one of {', '.join(sorted(_TERMINAL))}",
+            )
+        when = now_ms() if end_time is None else validation.check_timestamp(end_time, "end_time")
+        text = None if error is None else str(error).replace("\x00", "\\x00")  # PG refuses NUL
+        self._db.run(lambda c: runs.end_run(c, run_id, final, when, text), mode="write")
+
+    def set_run_name(self, run_id: str, name: str) -> None:
+        validation.check_name(name, "name")
+        self._db.run(lambda c: runs.set_run_name(c, run_id, name), mode="write")
+
+    def delete_runs(self, run_ids: Sequence[str]) -> None:
+        if run_ids:
+            when = now_ms()
+            self._db.run(lambda c: runs.delete_runs(c, list(run_ids), when), mode="write")
+
+    def restore_runs(self, run_ids: Sequence[str]) -> None:
+        if run_ids:
+            self._db.run(lambda c: runs.restore_runs(c, list(run_ids)), mode="write")
+
+    def purge_runs(self, *, deleted_before: int) -> list[str]:
+        before = validation.check_timestamp(deleted_before, "deleted_before")
+        return self._db.run(lambda c: runs.purge_runs(c, before), mode="write")
+
+    def search_runs(
+        self,
+        projects: Sequence[str] | None = None,
+        *,
+        filter: Node | None = None,  # noqa: A002 - the Store interface's name
+        order_by: Sequence[OrderBy] = (),
+        max_results: int = 1000,
+        page_token: str | None = None,
+        lifecycle: LifecycleFilter = "active",
+    ) -> Page[Run]:
+        query = search.SearchQuery(projects, filter, order_by, max_results, page_token, lifecycle)
+
+        def work(conn: Connection) -> Page[Run]:
+            ids, token = search.search_run_ids(conn, query)
+            found = runs.load_runs(conn, ids)
+            return Page([found[run_id] for run_id in ids if run_id in found], token)
+
+        return self._db.run(work)
+
+    # -- run data -------------------------------------------------------------------------
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[Param] = (),
+        tags: Sequence[Tag] = (),
+    ) -> None:
+        batch = rundata.prepare_batch(run_id, metrics, params, tags)
+        if batch.is_empty:
+            self._db.run(lambda c: runs.require_run(c, run_id))
+            return
+        self._db.run(lambda c: rundata.write_batch(c, run_id, batch), mode="write")
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._db.run(lambda c: rundata.delete_tag(c, run_id, key), mode="write")
+
+    def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
+        return self._db.run(lambda c: rundata.get_metric_history(c, run_id, key))
+
+    # -- artifacts ------------------------------------------------------------------------
+    def record_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
+        clean = artifacts.check_entries(run_id, entries)
+        self._db.run(lambda c: artifacts.record_artifacts(c, run_id, clean), mode="write")
+
+    def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
+        return self._db.run(lambda c: artifacts.list_artifacts(c, run_id, prefix))
+
+    def referenced_blobs(self) -> set[str]:
+        return self._db.run(artifacts.referenced_blobs)

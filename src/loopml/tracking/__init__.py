@@ -1,0 +1,63 @@
+"""Run tracking: the module-level API, the run handle and the background writer."""
+
+from __future__ import annotations
+
+from loopml.tracking.context import configure, get_context, reset_context
+from loopml.tracking.fluent import (
+    active_run,
+    delete_run,
+    download_artifacts,
+    end_run,
+    flush,
+    get_metric_history,
+    get_run,
+    list_artifacts,
+    list_projects,
+    log_artifact,
+    log_artifacts,
+    log_batch,
+    log_dict,
+    log_figure,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    log_text,
+    restore_run,
+    search_runs,
+    set_tag,
+    set_tags,
+    start_run,
+)
+from loopml.tracking.run import ActiveRun
+
+__all__ = [
+    "ActiveRun",
+    "active_run",
+    "configure",
+    "delete_run",
+    "download_artifacts",
+    "end_run",
+    "flush",
+    "get_context",
+    "get_metric_history",
+    "get_run",
+    "list_artifacts",
+    "list_projects",
+    "log_artifact",
+    "log_artifacts",
+    "log_batch",
+    "log_dict",
+    "log_figure",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "log_text",
+    "reset_context",
+    "restore_run",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
