@@ -225,6 +225,11 @@ def build_figures(
             "checkout the folder after rm -rf",
             Target("ratio_min", 5, f"≥ 5{TIMES}"),
         ),
+        row(
+            "checkout_copy",
+            "checkout, both copying (loopml --link copy)",
+            peer_key="checkout",
+        ),
     ]
     if pe and "add_big_hardlink_s" in pe:
         extra = row("add_big", f"add one {big} file vs DVC cache.type=hardlink")
@@ -304,6 +309,14 @@ def notes_for(
             f"`core.autostage false`, cache.type {pe.get('dvc_cache_type')}, so DVC "
             f"{'can reflink' if meta['tmp_fs'] in REFLINK_FS else 'copies'} on "
             f"{meta['tmp_fs']}; site cache inside the work folder."
+        )
+    if lm:
+        said = (lm.get("outputs") or {}).get("checkout", "").splitlines()
+        notes.append(
+            "loopml's checkout default is `--link auto`: reflink where the file system can, "
+            "else hardlink (read-only files), else copy"
+            + (f"; it said: “{said[-1].strip()}”" if said else "")
+            + ". The 'both copying' row times `--link copy` against DVC's copy."
         )
     for tool, res in (("loopml", lm), ("DVC", pe)):
         if res:

@@ -57,6 +57,10 @@ class Adapter(Protocol):
         ...
 
     def checkout_files(self) -> list[str]: ...
+    def checkout_files_copy(self) -> list[str] | None:
+        """A checkout that copies every file, if the default one does not (else None)."""
+        ...
+
     def store_dir(self, ws: Path) -> Path: ...
     def extras(self, workdir: Path, src: Path, big_sha256: str) -> dict[str, Any]: ...
 
@@ -147,15 +151,22 @@ def main(adapter: Adapter) -> None:
     src: Path = args.src
     ws = workdir / "ws"
     remote = workdir / "remote"
-    out: dict[str, Any] = {"tool": adapter.name, "versions": adapter.versions(), "commands": {}}
+    out: dict[str, Any] = {
+        "tool": adapter.name,
+        "versions": adapter.versions(),
+        "commands": {},
+        "outputs": {},
+    }
     stage = Stages()
     checks = Checks()
     cmds: dict[str, Any] = out["commands"]
 
-    def timed(key: str, cmd: list[str]) -> subprocess.CompletedProcess[str]:
+    def timed(key: str, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        """One timed run; ``check=False`` for status, whose exit code may signal a change."""
         cmds[key] = cmd_text(cmd)
-        seconds, proc = time_command(cmd, cwd=ws, env=adapter.env)
+        seconds, proc = time_command(cmd, cwd=ws, env=adapter.env, check=check)
         out[f"{key}_s"] = seconds
+        out["outputs"][key] = _output(proc)
         return proc
 
     def cmd_text(cmd: list[str]) -> str:
@@ -213,7 +224,7 @@ def main(adapter: Adapter) -> None:
     with stage("status_unchanged"):
         times, verdicts = [], []
         for _ in range(STATUS_REPEATS):
-            proc = timed("status_unchanged", adapter.status_files())
+            proc = timed("status_unchanged", adapter.status_files(), check=False)
             times.append(out.pop("status_unchanged_s"))
             verdicts.append(adapter.parse_status(proc))
         out["status_unchanged_s"] = median(times)
@@ -230,7 +241,7 @@ def main(adapter: Adapter) -> None:
     progress(f"change one file ({modify_rel}), status")
     with stage("status_changed"):
         (ws / FILES / modify_rel).write_bytes(changed_bytes)
-        proc = timed("status_changed", adapter.status_files())
+        proc = timed("status_changed", adapter.status_files(), check=False)
         verdict = adapter.parse_status(proc)
         out["status_changed_output"] = _output(proc)
         checks.record(
@@ -294,21 +305,32 @@ def main(adapter: Adapter) -> None:
             f"remote grew by {grew:,} bytes, file is {big_bytes:,}",
         )
 
+    def check_checkout(key: str) -> None:
+        got = manifest(ws / FILES) if (ws / FILES).is_dir() else {}
+        missing = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected))
+        differ = sorted(k for k in expected if k in got and got[k] != expected[k])
+        checks.record(
+            key,
+            "checkout is byte-identical to the changed folder",
+            not (missing or extra or differ),
+            f"{len(got):,} files; missing {len(missing)} {missing[:3]}, "
+            f"extra {len(extra)} {extra[:3]}, different {len(differ)} {differ[:3]}",
+        )
+
     progress(f"rm -rf {FILES}, checkout")
     with stage("checkout"):
         rmtree_force(ws / FILES)
         timed("checkout", adapter.checkout_files())
-        got_manifest = manifest(ws / FILES) if (ws / FILES).is_dir() else {}
-        missing = sorted(set(expected) - set(got_manifest))
-        extra = sorted(set(got_manifest) - set(expected))
-        differ = sorted(k for k in expected if k in got_manifest and got_manifest[k] != expected[k])
-        checks.record(
-            "checkout",
-            "checkout is byte-identical to the changed folder",
-            not (missing or extra or differ),
-            f"{len(got_manifest):,} files; missing {len(missing)} {missing[:3]}, "
-            f"extra {len(extra)} {extra[:3]}, different {len(differ)} {differ[:3]}",
-        )
+        check_checkout("checkout")
+
+    copy_cmd = adapter.checkout_files_copy()
+    if copy_cmd is not None:
+        progress(f"rm -rf {FILES}, checkout copying every file")
+        with stage("checkout_copy"):
+            rmtree_force(ws / FILES)
+            timed("checkout_copy", copy_cmd)
+            check_checkout("checkout_copy")
 
     with stage("extras"):
         rmtree_force(remote)

@@ -86,6 +86,9 @@ class DvcAdapter:
     def checkout_files(self) -> list[str]:
         return [DVC, "checkout", f"{FILES}.dvc"]
 
+    def checkout_files_copy(self) -> list[str] | None:
+        return None  # the default cache.type already copies on this file system
+
     def store_dir(self, ws: Path) -> Path:
         return ws / ".dvc" / "cache"
 

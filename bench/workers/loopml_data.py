@@ -106,6 +106,9 @@ class LoopmlAdapter:
         uri = f"datasets:/{DATASET['files']}@latest"
         return [LOOPML, "data", "checkout", uri, "--to", FILES]
 
+    def checkout_files_copy(self) -> list[str] | None:
+        return [*self.checkout_files(), "--link", "copy"]
+
     def store_dir(self, ws: Path) -> Path:
         return ws / ".loopml"
 

@@ -59,6 +59,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "__version__",
+    "data",
     "ActiveRun",
     "Metric",
     "ObjectStore",
@@ -97,6 +98,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from loopml import data
     from loopml.entities import Metric, Param, Project, Run, RunStatus, Tag
     from loopml.objects import ObjectStore
     from loopml.store import Store, open_store
@@ -131,6 +133,10 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
+    if name == "data":
+        value = importlib.import_module("loopml.data")
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'loopml' has no attribute {name!r}")

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection
 
-from loopml.entities import Metric, Param
+from loopml.entities import DatasetKind, FileEntry, LineageEdge, Metric, Param
 from loopml.errors import InvalidInputError, SchemaVersionError, StoreError
 from loopml.store import open_store
 from loopml.store.sql.migrate import KNOWN_REVISIONS, SCHEMA_HEAD, migrations_config
@@ -189,6 +189,62 @@ _ROWS_AT_0001 = [
 ]
 
 
+def test_a_0002_database_with_data_upgrades_to_datasets_and_lineage(
+    empty_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0003 adds the dataset and lineage tables to a database in use: its runs survive,
+    the new tables work at once, and the downgrade drops them again."""
+    from alembic import command
+
+    from loopml.store.sql import migrate
+
+    _at_revision(empty_uri, "0002")
+    engine = create_engine(empty_uri)
+    try:
+        with engine.begin() as conn:
+            for sql in _ROWS_AT_0001:
+                conn.execute(text(sql))
+    finally:
+        engine.dispose()
+    upgraded: list[str] = []
+    real = migrate._alembic_upgrade
+
+    def spy(conn: Connection) -> None:
+        upgraded.append(conn.dialect.name)
+        real(conn)
+
+    monkeypatch.setattr(migrate, "_alembic_upgrade", spy)
+    run_id = "a" * 32
+    with SqlStore(empty_uri) as store:
+        assert dict(store.get_run(run_id).params) == {"lr": "0.1"}
+        version, created = store.create_dataset_version(
+            "p",
+            "ds",
+            kind=DatasetKind.FOLDER,
+            content_id="c",
+            manifest_blob="m",
+            files=[FileEntry("a.csv", 3, "b")],
+            source_run_id=run_id,
+        )
+        assert (version.version, created, version.source_run_id) == (1, True, run_id)
+        store.add_lineage([LineageEdge(run_id, "output", version.uri, 1)])
+        assert [e.project for e in store.lineage_of_refs([version.uri])] == ["p"]
+        assert store.referenced_blobs() == {"b", "m"}
+    assert len(upgraded) == 1
+    assert _version(empty_uri) == [SCHEMA_HEAD]
+    engine = create_engine(empty_uri)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0002")
+        with engine.connect() as conn:
+            assert not {"datasets", "lineage_edges"} & set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    with SqlStore(empty_uri) as store:  # upgrades again
+        assert store.list_datasets() == []
+        assert store.get_run(run_id).tags["team"] == "ml"
+
+
 def test_sqlite_run_data_tables_are_clustered_and_the_migration_reverts(sqlite_uri: str) -> None:
     """0002 makes params, tags and latest metrics WITHOUT ROWID on SQLite; its downgrade
     restores 0001's tables with their rows."""
@@ -200,7 +256,7 @@ def test_sqlite_run_data_tables_are_clustered_and_the_migration_reverts(sqlite_u
     engine = create_engine(sqlite_uri)
     try:
         with engine.connect() as conn:
-            assert _clustered(conn) == ["latest_metrics", "params", "tags"]
+            assert _clustered(conn) == ["latest_metrics", "lineage_edges", "params", "tags"]
         with engine.begin() as conn:
             command.downgrade(migrations_config(conn), "0001")
         with engine.connect() as conn:

@@ -21,6 +21,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "runs": ("loopml.cli.runs", "app", "List, show, compare, delete and restore runs."),
     "artifacts": ("loopml.cli.artifacts", "app", "List and download run artifacts."),
     "gc": ("loopml.cli.gc", "command", "Delete unreferenced blobs and purged runs."),
+    "data": ("loopml.cli.data", "app", "Version data: add, status, diff, checkout, push, pull."),
+    "lineage": ("loopml.cli.lineage", "command", "Walk what was read and written, both ways."),
 }
 
 

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from loopml.entities.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    FileEntry,
+    LineageEdge,
+)
 from loopml.entities.ids import new_id, now_ms
 from loopml.entities.records import (
     ArtifactEntry,
@@ -19,6 +26,11 @@ from loopml.entities.serialize import to_jsonable
 
 __all__ = [
     "ArtifactEntry",
+    "Dataset",
+    "DatasetKind",
+    "DatasetVersion",
+    "FileEntry",
+    "LineageEdge",
     "Lifecycle",
     "Metric",
     "Page",

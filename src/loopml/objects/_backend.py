@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple, Protocol
 
-__all__ = ["Backend", "BlobStat", "RawReader", "TempBlob", "TempStat", "blob_key"]
+__all__ = ["Backend", "BlobStat", "RawReader", "TempBlob", "TempStat", "WriteBatch", "blob_key"]
 
 #: The folder, under the root, that holds blobs still being written.
 TEMP_DIR = "tmp"
@@ -63,13 +63,39 @@ class TempBlob(Protocol):
         """Remove the temp object; safe to call after a failed write or commit."""
 
 
+class WriteBatch(Protocol):
+    """Many blobs written together and made durable at once (see ``ObjectStore.put_files``).
+
+    Temps come from :meth:`create_temp`; their ``commit`` only queues them. :meth:`finish`
+    makes every queued blob durable and visible with one barrier; :meth:`abort` drops them.
+    Thread-safe: workers create, write and commit temps concurrently.
+    """
+
+    def create_temp(self, *, direct: bool = False) -> TempBlob: ...
+
+    def has(self, blob: str) -> bool:
+        """Whether ``blob`` is stored or queued already (then it need not be written). A
+        stored one has its modification time refreshed, which protects it from ``gc``."""
+
+    def finish(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
 class Backend(Protocol):
     """Byte mover under one root. See the module docstring for the error contract."""
 
     url: str
     errors: tuple[type[BaseException], ...]
 
-    def create_temp(self) -> TempBlob: ...
+    def create_temp(self, *, direct: bool = False) -> TempBlob:
+        """A new temp blob; ``direct`` hints that a large blob follows, written from
+        page-aligned buffers (the local backend then bypasses the page cache)."""
+
+    def begin_batch(self) -> WriteBatch: ...
+
+    def local_path(self, blob: str) -> str | None:
+        """The blob's file on this machine (None for remote stores)."""
 
     def open_read(self, blob: str) -> tuple[RawReader, int]:
         """The blob opened for reading and its size."""
@@ -78,7 +104,9 @@ class Backend(Protocol):
 
     def exists(self, blob: str) -> bool: ...
 
-    def exists_many(self, blobs: set[str]) -> set[str]: ...
+    def exists_many(self, blobs: set[str], *, refresh: bool = False) -> set[str]:
+        """The stored ones among ``blobs``; ``refresh`` renews their modification time where
+        the backend can (a local folder), so ``gc`` keeps them for a grace period."""
 
     def iter_blobs(self) -> Iterator[BlobStat]: ...
 

@@ -177,6 +177,33 @@ class _FsspecTemp:
             self._backend.fs.rm_file(self._path)
 
 
+class _FsspecBatch:
+    """A batch over fsspec is a loop: each blob's commit (one PUT, or an upload and a
+    server-side copy) is already atomic and durable. Content that fits in one buffer is
+    looked up (one HEAD) before it is sent."""
+
+    def __init__(self, backend: FsspecBackend) -> None:
+        self._backend = backend
+
+    def create_temp(self, *, direct: bool = False) -> _FsspecTemp:
+        return self._backend.create_temp(direct=direct)
+
+    def has(self, blob: str) -> bool:
+        """Stored and recent (one HEAD); an old copy counts as absent, so the new write
+        refreshes it for gc, as a commit would."""
+        try:
+            _, mtime = self._backend.head(self._backend.blob_path(blob))
+        except FileNotFoundError:
+            return False
+        return time.time() - mtime < REFRESH_AFTER_SECONDS
+
+    def finish(self) -> None:
+        """Nothing is pending: every commit was final."""
+
+    def abort(self) -> None:
+        """Nothing is pending: every commit was final."""
+
+
 class FsspecBackend:
     """Blobs under ``<root>/ab/cdef…`` on an fsspec filesystem, temps under ``<root>/tmp/``."""
 
@@ -196,8 +223,16 @@ class FsspecBackend:
     def blob_path(self, blob: str) -> str:
         return f"{self.root}/{blob_key(blob)}"
 
-    def create_temp(self) -> _FsspecTemp:
+    def create_temp(self, *, direct: bool = False) -> _FsspecTemp:
+        del direct  # a local-disk hint; uploads stream through fsspec's own buffers
         return _FsspecTemp(self, f"{self._temp_dir}/{uuid.uuid4().hex}")
+
+    def begin_batch(self) -> _FsspecBatch:
+        return _FsspecBatch(self)
+
+    def local_path(self, blob: str) -> None:
+        """Remote blobs have no local file."""
+        del blob
 
     def open_read(self, blob: str) -> tuple[RawReader, int]:
         file = self.fs.open(
@@ -233,7 +268,8 @@ class FsspecBackend:
             return False
         return True
 
-    def exists_many(self, blobs: set[str]) -> set[str]:
+    def exists_many(self, blobs: set[str], *, refresh: bool = False) -> set[str]:
+        del refresh  # an object's LastModified cannot be renewed without copying it
         if len(blobs) <= _MANY:
             return {blob for blob in blobs if self.exists(blob)}
         by_prefix: dict[str, set[str]] = {}

@@ -16,7 +16,7 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +29,11 @@ from blake3 import blake3
 
 from loopml.errors import InvalidInputError, LoopmlError, NotFoundError, ObjectStoreError
 from loopml.objects._backend import Backend, BlobStat, TempStat
+from loopml.objects._pipeline import ChunkWriter, InlineWriter, PipelinedWriter
 from loopml.objects._verify import VerifyingReader
 
 if TYPE_CHECKING:
-    from loopml.objects._backend import TempBlob
+    from loopml.objects._backend import TempBlob, WriteBatch
 
 __all__ = [
     "BLOB_SCHEME",
@@ -49,6 +50,15 @@ BLOB_SCHEME = "blake3"
 #: Bytes read, hashed and written per step. Large enough that syscalls and Python overhead
 #: vanish, small enough that memory stays flat for any file size.
 CHUNK_SIZE = 4 * 2**20
+#: Files at least this large are written by a thread of their own while the next chunk is
+#: read and hashed (see :mod:`loopml.objects._pipeline`).
+PIPELINE_MIN_SIZE = 64 * 2**20
+#: Default threads of :meth:`ObjectStore.put_files`. Locally, many small files gain nothing
+#: from more (the kernel serializes file creation per folder; 20,000 files of 4 KiB took
+#: 1.6 s in one thread, 1.9 s in two, 2.7 s in four on a 2-core VM), large ones do; pass
+#: ``workers`` when the sizes are known. Uploads are bound by round trips.
+LOCAL_WORKERS = 2
+REMOTE_WORKERS = 8
 _READ_BUFFER = 256 * 2**10
 _HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -171,8 +181,11 @@ class ObjectStore:
         if local is not None:
             from loopml.objects._local import LocalBackend
 
-            self._backend = LocalBackend(local)
+            backend = LocalBackend(local)
+            self._backend = backend
+            self._local_root: str | None = backend.root
         else:
+            self._local_root = None
             from loopml.objects._fsspec import open_fsspec_backend
 
             self._backend = open_fsspec_backend(root_url, storage_options)
@@ -182,6 +195,11 @@ class ObjectStore:
     def url(self) -> str:
         """The store's root URL (``file:///…`` for a local folder)."""
         return self._backend.url
+
+    @property
+    def local_root(self) -> Path | None:
+        """The store's folder when it is on this machine, else None."""
+        return None if self._local_root is None else Path(self._local_root)
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.url!r})"
@@ -226,29 +244,97 @@ class ObjectStore:
             >>> ObjectStore(tempfile.mkdtemp()).put_file(src).size
             7
         """
+        return self._ingest_file(os.fspath(path), batch=None, buffer=None)[0]
+
+    def put_files(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        workers: int | None = None,
+        on_stored: Callable[[BlobInfo, bool], None] | None = None,
+    ) -> list[BlobInfo]:
+        """Store many local files; one durability barrier for all of them.
+
+        Each file goes through the same read-once, hash-while-copying path as
+        :meth:`put_file`, in ``workers`` threads. A file whose content is already stored
+        (or appears twice) is not written again. Locally, the new blobs are made durable
+        together (``syncfs``, then the renames, then ``syncfs`` again) instead of with one
+        fsync each; other stores commit each blob as :meth:`put_file` does. Either all the
+        files are stored or, on an error, the call raises and no new blob becomes visible
+        (locally; elsewhere those committed before the error stay, unreferenced).
+
+        Args:
+            paths: The files to store.
+            workers: Threads to use (default: 2 locally, 8 for remote stores).
+            on_stored: Called with each file's blob as soon as it is hashed, and whether
+                this call wrote it (False: the content was stored already), from the worker
+                threads (it must be thread-safe); for progress reports. A blob reported
+                written is durable and visible once the call returns.
+
+        Returns:
+            The blobs, in the order of ``paths``.
+
+        Raises:
+            NotFoundError: a path does not exist (``field="path"``).
+            InvalidInputError: a path is a folder.
+            ObjectStoreError: the store could not be written, or a file not read.
+
+        Example:
+            >>> import tempfile, pathlib
+            >>> folder = pathlib.Path(tempfile.mkdtemp())
+            >>> for name in "abc":
+            ...     _ = (folder / name).write_text(name * 3)
+            >>> store = ObjectStore(tempfile.mkdtemp())
+            >>> [info.size for info in store.put_files(sorted(folder.iterdir()))]
+            [3, 3, 3]
+        """
+        from loopml.objects._batch import ingest_files
+
+        names = [os.fspath(path) for path in paths]
+        if not names:
+            return []
+        if workers is None:
+            workers = LOCAL_WORKERS if self._local_root is not None else REMOTE_WORKERS
+        with self._io("write blobs to"):
+            batch = self._backend.begin_batch()
+        try:
+            infos = ingest_files(
+                lambda name, buffer: self._ingest_file(name, batch=batch, buffer=buffer),
+                names,
+                workers=workers,
+                on_stored=on_stored,
+            )
+            with self._io("make blobs durable in"):
+                batch.finish()
+        except BaseException as exc:
+            try:
+                batch.abort()
+            except self._backend.errors as cleanup:
+                exc.add_note(f"temp files could not be removed ({cleanup}); gc removes them")
+            raise
+        return infos
+
+    def _ingest_file(
+        self, path: str, *, batch: WriteBatch | None, buffer: memoryview | None
+    ) -> tuple[BlobInfo, bool]:
         try:
             source = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
         except FileNotFoundError as exc:
             raise NotFoundError(
-                f"no such file: {os.fspath(path)!s}", field="path", hint="check the path"
+                f"no such file: {path}", field="path", hint="check the path"
             ) from exc
         except IsADirectoryError as exc:
-            raise InvalidInputError(
-                f"{os.fspath(path)!s} is a folder, not a file", field="path"
-            ) from exc
+            raise InvalidInputError(f"{path} is a folder, not a file", field="path") from exc
         except OSError as exc:
-            raise InvalidInputError(
-                f"cannot open {os.fspath(path)!s}: {exc}", field="path"
-            ) from exc
+            raise InvalidInputError(f"cannot open {path}: {exc}", field="path") from exc
         with source:
             try:
-                return self._ingest(source)
+                size = os.fstat(source.fileno()).st_size
+                return self._ingest(source, batch=batch, buffer=buffer, size_hint=size)
             except LoopmlError:
                 raise
             except OSError as exc:  # the store's own failures are LoopmlErrors already
-                raise ObjectStoreError(
-                    f"cannot read {os.fspath(path)!s}: {exc}", field="path"
-                ) from exc
+                raise ObjectStoreError(f"cannot read {path}: {exc}", field="path") from exc
 
     def put_bytes(self, data: bytes | bytearray | memoryview) -> BlobInfo:
         """Store ``data``.
@@ -262,7 +348,7 @@ class ObjectStore:
             raise InvalidInputError(
                 f"put_bytes takes bytes, not {type(data).__name__}", field="data"
             )
-        return self._ingest(io.BytesIO(data))
+        return self._ingest(io.BytesIO(data))[0]
 
     def put_stream(self, fileobj: IO[bytes]) -> BlobInfo:
         """Store everything readable from a binary file object (it is not closed).
@@ -278,38 +364,84 @@ class ObjectStore:
             >>> ObjectStore(tempfile.mkdtemp()).put_stream(io.BytesIO(b"abc")).size
             3
         """
-        return self._ingest(fileobj)
+        return self._ingest(fileobj)[0]
 
-    def _ingest(self, source: IO[bytes]) -> BlobInfo:
+    def _ingest(
+        self,
+        source: IO[bytes],
+        *,
+        batch: WriteBatch | None = None,
+        buffer: memoryview | None = None,
+        size_hint: int | None = None,
+    ) -> tuple[BlobInfo, bool]:
         """The one write path: read each chunk once, hash it and write it to a temp object.
 
         The temp object becomes the blob only after the last byte is written (an atomic
         rename locally, a completed upload plus a server-side copy on S3); on any error,
         including one raised by ``source``, the temp is removed and nothing is visible.
+
+        Content that fits in one buffer is hashed before a byte is written, so inside a
+        ``batch`` a blob that is already stored is not written again. A ``size_hint`` of at
+        least :data:`PIPELINE_MIN_SIZE` selects the pipelined writer. ``buffer`` is reused
+        between calls by :meth:`put_files`' workers.
+
+        Returns:
+            The blob, and whether this call wrote it (False: the batch had it already).
         """
         read = _chunk_reader(source)
         hasher = _new_hasher()
-        buffer = memoryview(bytearray(CHUNK_SIZE))
-        size = 0
-        with self._io("write a blob to"):
-            temp: TempBlob = self._backend.create_temp()
+        writer: ChunkWriter
+        if size_hint is not None and size_hint >= PIPELINE_MIN_SIZE:
+            writer = PipelinedWriter(CHUNK_SIZE)
+        else:
+            writer = InlineWriter(buffer if buffer is not None else _new_buffer())
+        temp: TempBlob | None = None
+        blob: str | None = None
+        # What a backend error interrupted, for its message; "" while the source is read
+        # (its errors propagate as they are). A variable, not a context manager per call:
+        # this runs per file, 20,000 times for a folder of small files.
+        doing = "write a blob to"
         try:
-            while count := read(buffer):
-                chunk = buffer[:count]
-                hasher.update(chunk)
-                with self._io("write a blob to"):
-                    temp.write(chunk)
+            view = writer.buffer()
+            doing = ""
+            count = _fill(read, view)
+            size = count
+            hasher.update(view[:count])
+            if count < len(view):  # the end is in this buffer: the hash is known already
+                blob = str(hasher.hexdigest())
+                if batch is not None:
+                    doing = f"look up blake3:{blob} in"
+                    if batch.has(blob):
+                        return BlobInfo(blob, size), False
+            doing = "write a blob to"
+            temp = (batch or self._backend).create_temp(direct=writer.direct)
+            writer.start(temp)
+            writer.write(view[:count])
+            while blob is None:
+                view = writer.buffer()
+                doing = ""
+                count = read(view)
+                doing = "write a blob to"
+                if not count:
+                    blob = str(hasher.hexdigest())
+                    break
+                hasher.update(view[:count])
+                writer.write(view[:count])
                 size += count
-            blob = str(hasher.hexdigest())
-            with self._io(f"store blake3:{blob} in"):
-                temp.commit(blob, size)
+            writer.finish()
+            doing = f"store blake3:{blob} in"
+            temp.commit(blob, size)
         except BaseException as exc:
-            try:
-                temp.abort()
-            except self._backend.errors as cleanup:
-                exc.add_note(f"the temp file could not be removed ({cleanup}); gc removes it")
+            writer.close()
+            if temp is not None:
+                try:
+                    temp.abort()
+                except self._backend.errors as cleanup:
+                    exc.add_note(f"the temp file could not be removed ({cleanup}); gc removes it")
+            if doing and isinstance(exc, self._backend.errors) and not isinstance(exc, LoopmlError):
+                raise ObjectStoreError(f"cannot {doing} {self.url}: {exc}", uri=self.url) from exc
             raise
-        return BlobInfo(blob, size)
+        return BlobInfo(blob, size), True
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -401,8 +533,12 @@ class ObjectStore:
         with self._io(f"look up blake3:{hex_} in"):
             return self._backend.exists(hex_)
 
-    def exists_many(self, blobs: Iterable[str]) -> set[str]:
+    def exists_many(self, blobs: Iterable[str], *, refresh: bool = False) -> set[str]:
         """The hexes among ``blobs`` that are stored, in few round trips.
+
+        With ``refresh``, a local store also renews the modification time of those it has,
+        so that a ``gc`` running now keeps them for a grace period (use it before recording
+        a reference to content that is not written again).
 
         Example:
             >>> import tempfile
@@ -415,7 +551,31 @@ class ObjectStore:
         if not wanted:
             return set()
         with self._io("look up blobs in"):
-            return self._backend.exists_many(wanted)
+            return self._backend.exists_many(wanted, refresh=refresh)
+
+    def local_path(self, blob: str) -> Path | None:
+        """The file holding ``blob`` when the store is a local folder, else None.
+
+        For linking (hardlink, reflink) a verified blob into a checkout; the file is
+        read-only and must never be written. Whether it exists is not checked.
+
+        Raises:
+            InvalidInputError: a malformed id.
+        """
+        path = self._backend.local_path(check_blob(blob))
+        return None if path is None else Path(path)
+
+    def local_paths(self, blobs: Sequence[str]) -> list[str] | None:
+        """:meth:`local_path` of many blobs, as strings (None for a remote store): for a
+        checkout of thousands of files, where a Path per file is measurable.
+
+        Raises:
+            InvalidInputError: a malformed id.
+        """
+        if self._local_root is None:
+            return None
+        backend_path = self._backend.local_path
+        return [str(backend_path(check_blob(blob))) for blob in blobs]
 
     def stat(self, blob: str) -> BlobStat:
         """The blob's ``(hex, size, mtime)``; raises NotFoundError if it is not stored."""
@@ -503,6 +663,21 @@ def _remove_partial(path: Path, error: BaseException) -> None:
         pass
     except OSError as cleanup:
         error.add_note(f"the partial file {path} could not be removed: {cleanup}")
+
+
+def _new_buffer() -> memoryview:
+    return memoryview(bytearray(CHUNK_SIZE))
+
+
+def _fill(read: Callable[[memoryview], int], view: memoryview) -> int:
+    """Read into ``view`` until it is full or the source ends; the bytes read."""
+    count = read(view)
+    while count and count < len(view):
+        more = read(view[count:])
+        if not more:
+            break
+        count += more
+    return count
 
 
 def _new_hasher() -> Any:

@@ -27,6 +27,13 @@ from loopml.entities import (
     RunStatus,
     Tag,
 )
+from loopml.entities.datasets import (
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    FileEntry,
+    LineageEdge,
+)
 from loopml.store.filter.ast import Node, OrderBy
 
 __all__ = ["LifecycleFilter", "Store"]
@@ -155,7 +162,71 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def referenced_blobs(self) -> set[str]:
-        """Every blob hash some record points at (what ``gc`` must keep)."""
+        """Every blob hash some record points at (what ``gc`` must keep): run artifacts,
+        dataset files, manifests, schemas and profiles."""
+
+    # -- datasets -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_dataset_version(
+        self,
+        project: str,
+        name: str,
+        *,
+        kind: DatasetKind,
+        content_id: str,
+        manifest_blob: str,
+        files: Sequence[FileEntry],
+        message: str | None = None,
+        author: str | None = None,
+        source_run_id: str | None = None,
+        num_rows: int | None = None,
+        schema_blob: str | None = None,
+        profile_blob: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> tuple[DatasetVersion, bool]:
+        """Record a dataset version (and the dataset, if new) in one transaction.
+
+        The version number is the dataset's highest + 1, assigned inside the transaction, so
+        two writers never get the same number. If the dataset already has a version with
+        ``content_id``, that version is returned with False and nothing is written.
+
+        Raises:
+            AlreadyExistsError: ``name`` belongs to a dataset of another project.
+        """
+
+    @abc.abstractmethod
+    def get_dataset(self, name: str) -> Dataset:
+        """The dataset called ``name`` with its latest version number. Raises NotFoundError."""
+
+    @abc.abstractmethod
+    def list_datasets(self, project: str | None = None) -> list[Dataset]:
+        """Datasets (of one project, or all), by name."""
+
+    @abc.abstractmethod
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        """Every version of a dataset, newest first. Raises NotFoundError for the name."""
+
+    @abc.abstractmethod
+    def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
+        """Version ``version`` of a dataset, or its latest when None. Raises NotFoundError."""
+
+    @abc.abstractmethod
+    def get_dataset_files(self, version_id: str) -> list[FileEntry]:
+        """The files of a dataset version (by its ``id``), by path."""
+
+    # -- lineage --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_lineage(self, edges: Sequence[LineageEdge]) -> None:
+        """Record that runs read or wrote versioned artifacts; recording an edge twice is a
+        no-op. Raises NotFoundError for an unknown run."""
+
+    @abc.abstractmethod
+    def lineage_of_runs(self, run_ids: Sequence[str]) -> list[LineageEdge]:
+        """Every edge touching one of ``run_ids`` (both directions)."""
+
+    @abc.abstractmethod
+    def lineage_of_refs(self, refs: Sequence[str]) -> list[LineageEdge]:
+        """Every edge whose ``ref`` is one of ``refs`` (both directions)."""
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing

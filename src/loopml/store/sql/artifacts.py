@@ -1,10 +1,11 @@
-"""Run artifacts: the map from a path inside a run to the blob holding its bytes."""
+"""Run artifacts: the map from a path inside a run to the blob holding its bytes; and the
+blobs every record points at (what garbage collection keeps)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.engine import Connection
 
 from loopml.entities import ArtifactEntry
@@ -12,7 +13,7 @@ from loopml.errors import InvalidInputError
 from loopml.store.sql import validation
 from loopml.store.sql.engine import dialect_insert
 from loopml.store.sql.runs import require_run
-from loopml.store.sql.schema import run_artifacts
+from loopml.store.sql.schema import dataset_files, dataset_versions, run_artifacts
 
 __all__ = ["check_entries", "list_artifacts", "record_artifacts", "referenced_blobs"]
 
@@ -92,5 +93,14 @@ def list_artifacts(conn: Connection, run_id: str, prefix: str) -> list[ArtifactE
 
 
 def referenced_blobs(conn: Connection) -> set[str]:
-    """Every blob some run artifact points at."""
-    return set(conn.execute(select(run_artifacts.c.blob).distinct()).scalars())
+    """Every blob some record points at: run artifacts, dataset files, and the manifests,
+    schemas and profiles of dataset versions (one ``UNION`` query)."""
+    versions = dataset_versions.c
+    query = union(
+        select(run_artifacts.c.blob),
+        select(dataset_files.c.blob),
+        select(versions.manifest_blob),
+        select(versions.schema_blob).where(versions.schema_blob.is_not(None)),
+        select(versions.profile_blob).where(versions.profile_blob.is_not(None)),
+    )
+    return set(conn.execute(query).scalars())

@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 __all__ = ["KNOWN_REVISIONS", "SCHEMA_HEAD", "ensure_schema", "migrations_config"]
 
 #: The newest schema revision this code writes; equals Alembic's head (a test checks it).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 #: Every revision of ``migrations/versions``, oldest first.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002")
+KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 
 _MISSING = "<no alembic_version table>"
 

@@ -7,6 +7,11 @@ its child runs in place with ``parent_id`` cleared.
 Times are UTC integer milliseconds (``BigInteger``). A metric value of NaN is stored as NULL
 (PostgreSQL would accept NaN, SQLite would not) and read back as NaN; infinities are kept.
 
+Datasets belong to a project but their names are unique across projects (a name is what
+``datasets:/<name>/<version>`` resolves). A version's files are removed with it; a version
+outlives the run that produced it (``source_run_id`` is cleared when the run is purged).
+Lineage edges go with their run. ``dataset_versions.metadata`` is a JSON object as text.
+
 Indexes serve search at 100k runs: the project/lifecycle/start-time listing, the
 ``key``-then-value lookups behind ``metrics.acc > 0.9`` or ``params.lr = '0.1'``, history
 reads, and the blob lookup of garbage collection.
@@ -15,7 +20,8 @@ Param and tag values are indexed through their first :data:`VALUE_PREFIX_CHARS` 
 (an expression index), because a PostgreSQL B-tree entry cannot exceed ~2.7 kB and values
 may be longer.
 
-On SQLite, ``params``, ``tags`` and ``latest_metrics`` are ``WITHOUT ROWID`` tables: the rows
+On SQLite, ``params``, ``tags``, ``latest_metrics`` and ``lineage_edges`` are ``WITHOUT ROWID``
+tables: the rows
 live in their ``(run_id, key)`` primary key, so reading a run's values is one range of one
 B-tree (not an index probe plus a table lookup per value), and a ``(key, value)`` index,
 which then carries the primary key, answers a filter without touching the table.
@@ -36,6 +42,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     literal_column,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -43,11 +50,16 @@ from sqlalchemy.sql.functions import func
 
 __all__ = [
     "ALEMBIC_VERSION",
+    "BLOB_MAX",
     "KEY_MAX",
     "NAME_MAX",
     "VALUE_MAX",
     "VALUE_PREFIX_CHARS",
+    "dataset_files",
+    "dataset_versions",
+    "datasets",
     "latest_metrics",
+    "lineage_edges",
     "metadata",
     "metrics",
     "params",
@@ -64,6 +76,8 @@ KEY_MAX = 250
 NAME_MAX = 250
 #: Longest param or tag value, in characters.
 VALUE_MAX = 8000
+#: Longest blob hash or content id, in characters.
+BLOB_MAX = 128
 #: How many leading characters of a param/tag value the (key, value) indexes hold.
 VALUE_PREFIX_CHARS = 200
 
@@ -78,6 +92,7 @@ metadata = MetaData(naming_convention=_NAMING)
 
 _Id = String(32)
 _Key = String(KEY_MAX)
+_Blob = String(BLOB_MAX)
 #: BIGINT on PostgreSQL; INTEGER on SQLite so that the column is the rowid (auto-assigned).
 _RowId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -184,11 +199,92 @@ run_artifacts = Table(
     metadata,
     _run_fk(),
     Column("path", Text, nullable=False),
-    Column("blob", String(128), nullable=False),
+    Column("blob", _Blob, nullable=False),
     Column("size", BigInteger, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     PrimaryKeyConstraint("run_id", "path"),
     Index(None, "blob"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column(
+        "project_id",
+        _Id,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(NAME_MAX), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("description", Text),
+    Index(None, "project_id"),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column(
+        "dataset_id",
+        _Id,
+        ForeignKey("datasets.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("content_id", _Blob, nullable=False),
+    Column("manifest_blob", _Blob, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("total_size", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("message", Text),
+    Column("author", String(NAME_MAX)),
+    Column("source_run_id", _Id, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("num_rows", BigInteger),
+    Column("schema_blob", _Blob),
+    Column("profile_blob", _Blob),
+    Column("metadata", Text, nullable=False),
+    UniqueConstraint("dataset_id", "version"),
+    UniqueConstraint("dataset_id", "content_id"),
+    # The purge of a run clears its versions' source_run_id: found by index, not a scan.
+    Index(None, "source_run_id"),
+)
+
+dataset_files = Table(
+    "dataset_files",
+    metadata,
+    Column(
+        "version_id",
+        _Id,
+        ForeignKey("dataset_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("path", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("blob", _Blob, nullable=False),
+    Column("mode", Integer, nullable=False),
+    PrimaryKeyConstraint("version_id", "path"),
+    Index(None, "blob"),
+)
+
+lineage_edges = Table(
+    "lineage_edges",
+    metadata,
+    _run_fk(),
+    Column("direction", String(16), nullable=False),
+    Column("ref", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column(
+        "project_id",
+        _Id,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    PrimaryKeyConstraint("run_id", "direction", "ref"),
+    Index(None, "ref"),
+    sqlite_with_rowid=False,
 )
 
 #: Alembic's own bookkeeping table, declared as Alembic creates it, so that a fresh store can

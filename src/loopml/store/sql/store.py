@@ -1,8 +1,9 @@
 """The SQL implementation of :class:`~loopml.store.base.Store`, over SQLite or PostgreSQL.
 
 A thin facade: each method checks its arguments, then runs one function of the aggregate
-modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mod:`.search`)
-in one transaction through :class:`~loopml.store.sql.engine.Database`. Only entities leave.
+modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mod:`.search`,
+:mod:`.datasets`, :mod:`.lineage`) in one transaction through
+:class:`~loopml.store.sql.engine.Database`. Only entities leave.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from sqlalchemy.engine import Connection
 
 from loopml.entities import (
     ArtifactEntry,
+    Dataset,
+    DatasetKind,
+    DatasetVersion,
+    FileEntry,
+    LineageEdge,
     Metric,
     Page,
     Param,
@@ -26,7 +32,16 @@ from loopml.entities import (
 from loopml.errors import InvalidInputError
 from loopml.store.base import LifecycleFilter, Store
 from loopml.store.filter.ast import Node, OrderBy
-from loopml.store.sql import artifacts, projects, rundata, runs, search, validation
+from loopml.store.sql import (
+    artifacts,
+    datasets,
+    lineage,
+    projects,
+    rundata,
+    runs,
+    search,
+    validation,
+)
 from loopml.store.sql.engine import Database
 from loopml.store.sql.migrate import ensure_schema
 
@@ -218,3 +233,70 @@ class SqlStore(Store):
 
     def referenced_blobs(self) -> set[str]:
         return self._db.run(artifacts.referenced_blobs)
+
+    # -- datasets -------------------------------------------------------------------------
+    def create_dataset_version(
+        self,
+        project: str,
+        name: str,
+        *,
+        kind: DatasetKind,
+        content_id: str,
+        manifest_blob: str,
+        files: Sequence[FileEntry],
+        message: str | None = None,
+        author: str | None = None,
+        source_run_id: str | None = None,
+        num_rows: int | None = None,
+        schema_blob: str | None = None,
+        profile_blob: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> tuple[DatasetVersion, bool]:
+        new = datasets.prepare_version(
+            project,
+            name,
+            kind=kind,
+            content_id=content_id,
+            manifest_blob=manifest_blob,
+            files=files,
+            message=message,
+            author=author,
+            source_run_id=source_run_id,
+            num_rows=num_rows,
+            schema_blob=schema_blob,
+            profile_blob=profile_blob,
+            metadata=metadata,
+        )
+        return self._db.run(lambda c: datasets.create_version(c, new), mode="write")
+
+    def get_dataset(self, name: str) -> Dataset:
+        return self._db.run(lambda c: datasets.get_dataset(c, name))
+
+    def list_datasets(self, project: str | None = None) -> list[Dataset]:
+        return self._db.run(lambda c: datasets.list_datasets(c, project))
+
+    def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
+        return self._db.run(lambda c: datasets.list_dataset_versions(c, name))
+
+    def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
+        number = None if version is None else validation.check_timestamp(version, "version")
+        return self._db.run(lambda c: datasets.get_dataset_version(c, name, number))
+
+    def get_dataset_files(self, version_id: str) -> list[FileEntry]:
+        return self._db.run(lambda c: datasets.get_dataset_files(c, version_id))
+
+    # -- lineage --------------------------------------------------------------------------
+    def add_lineage(self, edges: Sequence[LineageEdge]) -> None:
+        rows = lineage.check_edges(edges)
+        if rows:
+            self._db.run(lambda c: lineage.add_lineage(c, rows), mode="write")
+
+    def lineage_of_runs(self, run_ids: Sequence[str]) -> list[LineageEdge]:
+        if not run_ids:
+            return []
+        return self._db.run(lambda c: lineage.lineage_of_runs(c, run_ids))
+
+    def lineage_of_refs(self, refs: Sequence[str]) -> list[LineageEdge]:
+        if not refs:
+            return []
+        return self._db.run(lambda c: lineage.lineage_of_refs(c, refs))

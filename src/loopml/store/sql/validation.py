@@ -11,11 +11,13 @@ import math
 import re
 
 from loopml.errors import InvalidInputError
-from loopml.store.sql.schema import KEY_MAX, NAME_MAX, VALUE_MAX
+from loopml.store.sql.schema import BLOB_MAX, KEY_MAX, NAME_MAX, VALUE_MAX
 
 __all__ = [
     "ARTIFACT_PATH_MAX_BYTES",
     "check_artifact_path",
+    "check_blob",
+    "check_count",
     "check_key",
     "check_name",
     "check_run_id",
@@ -88,6 +90,24 @@ def check_timestamp(value: object, field: str) -> int:
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             return int(value)
         raise InvalidInputError(f"{field} must be an integer, got {value!r}", field=field)
+    return value
+
+
+def check_count(value: object, field: str) -> int:
+    """A count or size: an integer >= 0 (bools and non-integral floats are refused)."""
+    count = check_timestamp(value, field)
+    if count < 0:
+        raise InvalidInputError(f"{field} must be >= 0, got {value!r}", field=field)
+    return count
+
+
+def check_blob(value: object, field: str) -> str:
+    """A blob hash or content id: non-empty printable text of at most :data:`BLOB_MAX`."""
+    if not isinstance(value, str) or not value or len(value) > BLOB_MAX or _CONTROL.search(value):
+        raise InvalidInputError(
+            f"{field} must be a hash of 1 to {BLOB_MAX} printable characters, got {value!r}",
+            field=field,
+        )
     return value
 
 

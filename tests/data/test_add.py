@@ -1,0 +1,218 @@
+"""loopml.data.add: versions of folders and files, dedup, the stat cache at work, the walk
+(ignored folders, symlinks), lineage inside a run, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from blake3 import blake3
+
+import loopml
+from loopml.config import init_home
+from loopml.data.walk import walk_tree
+from loopml.entities import DatasetKind
+from loopml.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from loopml.tracking.context import get_context
+
+add_module = importlib.import_module("loopml.data.add")
+add_path = add_module.add_path
+
+
+def b3(data: bytes) -> str:
+    return str(blake3(data).hexdigest())
+
+
+@pytest.fixture(autouse=True)
+def home() -> Path:
+    """A .loopml folder in the test's own working folder (its store, objects and cache)."""
+    return init_home()
+
+
+def make_tree(root: Path, files: dict[str, bytes], *, age_s: float = 3600) -> Path:
+    """Write ``files`` under ``root`` with mtimes ``age_s`` in the past (not racy)."""
+    then = time.time() - age_s
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (then, then))
+    return root
+
+
+TREE = {"a.csv": b"id,x\n1,2\n", "sub/b.bin": os.urandom(5000), "sub/deep/c.txt": b"c"}
+
+
+def blobs_in_store() -> set[str]:
+    return {blob.hex for blob in get_context().objects.iter_blobs()}
+
+
+def test_add_folder_makes_version_one() -> None:
+    make_tree(Path("data"), TREE)
+    version = loopml.data.add("data", message="first")
+    assert version.uri == "datasets:/data/1"
+    assert version.kind is DatasetKind.FOLDER
+    assert (version.file_count, version.total_size) == (3, sum(map(len, TREE.values())))
+    assert version.message == "first"
+    assert version.source_run_id is None
+    files = {f.path: f for f in loopml.data.files(version.uri)}
+    assert sorted(files) == sorted(TREE)
+    assert all(files[p].blob == b3(data) for p, data in TREE.items())
+    assert {b3(data) for data in TREE.values()} <= blobs_in_store()
+
+
+def test_same_content_same_version_and_one_blob() -> None:
+    make_tree(Path("data"), {"x.txt": b"same", "y.txt": b"same", "z.txt": b"other"})
+    first = add_path("data", "raw")
+    assert first.created
+    again = add_path("data", "raw")
+    assert not again.created
+    assert again.version.id == first.version.id
+    assert again.hashed_files == 0  # the stat cache vouched for every file
+    assert [v.version for v in loopml.data.versions("raw")] == [1]
+    # The same content elsewhere (a copy) has the same content id
+    make_tree(Path("copy"), {"x.txt": b"same", "y.txt": b"same", "z.txt": b"other"})
+    copy = add_path("copy", "raw")
+    assert copy.version.id == first.version.id
+    data_blobs = blobs_in_store() - {first.version.manifest_blob}
+    assert data_blobs == {b3(b"same"), b3(b"other")}  # one blob per distinct content
+
+
+def test_a_change_makes_version_two_hashing_only_that_file() -> None:
+    make_tree(Path("data"), TREE)
+    add_path("data")
+    (Path("data") / "a.csv").write_bytes(b"id,x\n1,3\n")
+    result = add_path("data", message="fix")
+    assert (result.version.version, result.created) == (2, True)
+    assert result.hashed_files == 1
+    assert [v.version for v in loopml.data.versions("data")] == [2, 1]
+
+
+def test_touching_mtime_rehashes_but_makes_no_new_version() -> None:
+    make_tree(Path("data"), TREE)
+    add_path("data")
+    later = time.time() - 100
+    os.utime(Path("data") / "sub" / "b.bin", (later, later))
+    result = add_path("data")
+    assert result.hashed_files == 1
+    assert not result.created
+    assert result.version.version == 1
+
+
+def test_verify_hashes_everything() -> None:
+    make_tree(Path("data"), TREE)
+    add_path("data")
+    assert add_path("data", verify=True).hashed_files == 3
+
+
+def test_add_a_single_file() -> None:
+    make_tree(Path("."), {"model.bin": b"weights"})
+    version = loopml.data.add("model.bin")
+    assert version.uri == "datasets:/model.bin/1"
+    assert version.kind is DatasetKind.FILE
+    [entry] = loopml.data.files(version.uri)
+    assert (entry.path, entry.size, entry.blob) == ("model.bin", 7, b3(b"weights"))
+
+
+def test_modes_keep_only_the_executable_bit() -> None:
+    make_tree(Path("data"), {"run.sh": b"#!/bin/sh\n", "notes.txt": b"n"})
+    os.chmod("data/run.sh", 0o700)
+    os.chmod("data/notes.txt", 0o600)
+    modes = {f.path: f.mode for f in loopml.data.files(loopml.data.add("data").uri)}
+    assert modes == {"run.sh": 0o755, "notes.txt": 0o644}
+
+
+def test_inside_a_run_the_version_is_an_output() -> None:
+    make_tree(Path("data"), TREE)
+    with loopml.start_run(project="churn") as run:
+        version = loopml.data.add("data", name="churn-raw")
+    assert version.project == "churn"
+    assert version.source_run_id == run.id
+    edges = get_context().store.lineage_of_runs([run.id])
+    assert [(e.direction, e.ref) for e in edges] == [("output", "datasets:/churn-raw/1")]
+
+
+def test_name_of_another_project_is_refused() -> None:
+    make_tree(Path("data"), TREE)
+    loopml.data.add("data", name="shared", project="a")
+    (Path("data") / "new.txt").write_text("n")
+    with pytest.raises(AlreadyExistsError):
+        loopml.data.add("data", name="shared", project="b")
+
+
+def test_missing_path() -> None:
+    with pytest.raises(NotFoundError) as caught:
+        loopml.data.add("nowhere/")
+    assert caught.value.field == "path"
+    assert "nowhere" in str(caught.value)
+
+
+def test_empty_folder() -> None:
+    Path("empty/.git").mkdir(parents=True)
+    (Path("empty/.git") / "HEAD").write_text("ref")
+    with pytest.raises(InvalidInputError, match="no files"):
+        loopml.data.add("empty")
+
+
+def test_bad_names() -> None:
+    make_tree(Path("my data"), TREE)
+    with pytest.raises(InvalidInputError) as caught:
+        loopml.data.add("my data")
+    assert caught.value.field == "name"
+    assert "--name" in (caught.value.hint or "")
+    with pytest.raises(InvalidInputError):
+        loopml.data.add("my data", name="../etc")
+    assert loopml.data.add("my data", name="my-data").uri == "datasets:/my-data/1"
+
+
+def test_loopml_folder_itself_is_refused(home: Path) -> None:
+    with pytest.raises(InvalidInputError, match="loopml's own folder"):
+        loopml.data.add(home / "objects")
+
+
+# -- the walk ---------------------------------------------------------------------------------
+
+
+def test_walk_skips_tool_folders() -> None:
+    make_tree(
+        Path("data"),
+        {"keep.txt": b"k", ".git/config": b"g", ".dvc/cache": b"d", "x/.loopml/y": b"l"},
+    )
+    assert sorted(f.path for f in walk_tree(os.path.realpath("data"))) == ["keep.txt"]
+
+
+def test_symlinks_store_the_target_content() -> None:
+    make_tree(Path("outside"), {"real.txt": b"target bytes", "dir/inner.txt": b"inner"})
+    make_tree(Path("data"), {"own.txt": b"own"})
+    os.symlink(os.path.realpath("outside/real.txt"), "data/link.txt")
+    os.symlink(os.path.realpath("outside/dir"), "data/linked-dir")
+    os.symlink(os.path.realpath("data"), "data/loop")  # a cycle: walked once
+    files = {f.path: f for f in loopml.data.files(loopml.data.add("data").uri)}
+    assert sorted(files) == ["link.txt", "linked-dir/inner.txt", "own.txt"]
+    assert files["link.txt"].blob == b3(b"target bytes")
+
+
+def test_broken_symlink_is_an_error() -> None:
+    make_tree(Path("data"), {"own.txt": b"own"})
+    os.symlink("does-not-exist", "data/broken")
+    with pytest.raises(InvalidInputError, match="broken symlink"):
+        loopml.data.add("data")
+
+
+def test_special_files_are_an_error() -> None:
+    make_tree(Path("data"), {"own.txt": b"own"})
+    os.mkfifo("data/pipe")
+    with pytest.raises(InvalidInputError, match="not a regular file"):
+        loopml.data.add("data")
+    os.unlink("data/pipe")
+    sock = socket.socket(socket.AF_UNIX)
+    try:
+        sock.bind("data/s")
+        with pytest.raises(InvalidInputError):
+            loopml.data.add("data")
+    finally:
+        sock.close()
