@@ -160,3 +160,40 @@ def test_status_output_reads_as_clean_or_changed(invoke: Invoke, added: Path) ->
     for word in ("modified", "added", "removed", "deleted"):
         assert word not in clean
     json.loads(invoke("data", "status", "data", "--json").stdout)
+
+
+def test_progress_bar_only_after_a_second_on_a_terminal() -> None:
+    import importlib
+
+    cli_data = importlib.import_module("loopml.cli.data")
+    bar = cli_data._DelayedBar()
+    bar._enabled = True  # as on a terminal
+    bar("storing", 1, 10)
+    assert bar._progress is None  # too early: fast work shows nothing
+    bar._start -= 2
+    bar("storing", 5, 10)
+    bar("storing", 10, 10)
+    assert bar._progress is not None
+    bar.stop()
+    assert bar._progress is None
+    piped = cli_data._DelayedBar()
+    piped._enabled = False
+    piped._start -= 2
+    piped("storing", 5, 10)
+    assert piped._progress is None
+
+
+def test_status_main_fast_path(added: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib
+
+    cli_data = importlib.import_module("loopml.cli.data")
+    assert cli_data.status_main(["data"]) == 0
+    assert "no changes since datasets:/raw/1" in capsys.readouterr().out
+    assert cli_data.status_main(["data", "--json", "--verify"]) == 0
+    assert json.loads(capsys.readouterr().out)["clean"] is True
+    assert cli_data.status_main([]) == 0  # "." holds the tracked folder: a report for each
+    assert "datasets:/raw/1" in capsys.readouterr().out
+    assert cli_data.status_main(["elsewhere"]) == 1
+    assert "hint:" in capsys.readouterr().err
+    for argv in (["--help"], ["-h"], ["a", "b"], ["--verbose"], ["--", "data"]):
+        assert cli_data.status_main(argv) is None  # Typer's turn: help, usage errors

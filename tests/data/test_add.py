@@ -109,6 +109,20 @@ def test_verify_hashes_everything() -> None:
     assert add_path("data", verify=True).hashed_files == 3
 
 
+def test_same_size_change_with_mtime_restored_is_caught_by_verify() -> None:
+    make_tree(Path("data"), TREE)
+    add_path("data")
+    path = Path("data") / "a.csv"
+    st = path.stat()
+    path.write_bytes(b"id,x\n9,9\n")  # same size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime
+    assert not add_path("data").created  # the stat cache cannot see it (documented)
+    result = add_path("data", verify=True)
+    assert (result.created, result.version.version) == (True, 2)
+    [entry] = [f for f in loopml.data.files(result.version.uri) if f.path == "a.csv"]
+    assert entry.blob == b3(b"id,x\n9,9\n")
+
+
 def test_add_a_single_file() -> None:
     make_tree(Path("."), {"model.bin": b"weights"})
     version = loopml.data.add("model.bin")

@@ -247,6 +247,8 @@ def test_errors(version: DatasetVersion) -> None:
     Path("afile").write_text("x")
     with pytest.raises(InvalidInputError, match="is a file"):
         loopml.data.checkout(version.uri, "afile")
+    with pytest.raises(InvalidInputError, match="loopml's own folder"):
+        loopml.data.checkout(version.uri, ".loopml/objects")
 
 
 @pytest.mark.parametrize(

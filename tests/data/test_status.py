@@ -166,3 +166,13 @@ def test_status_needs_no_store(tracked: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"clean": true' in done.stdout
+
+
+def test_nothing_tracked_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    shutil.rmtree(".loopml")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    with pytest.raises(NotFoundError):
+        loopml.data.status(".")
+    assert not (tmp_path / "xdg").exists()

@@ -6,6 +6,8 @@ store (SQLAlchemy) or fsspec; the other commands import what they need when they
 
 from __future__ import annotations
 
+import gc
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from loopml.data.status import StatusReport
     from loopml.entities import DatasetVersion
 
-__all__ = ["app"]
+__all__ = ["app", "status_main"]
 
 app = typer.Typer(
     help="Version data: add, status, checkout, list, show (and diff, push, pull).",
@@ -57,9 +59,10 @@ def add(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Version a folder or file; the same content gives the same version."""
-    from loopml.data.add import add_path
+    with _gc_paused():  # also while the store's modules are imported
+        from loopml.data.add import add_path
 
-    with _progress() as report:
+    with _progress() as report, _gc_paused():
         result = add_path(path, name, message, project=project, verify=verify, progress=report)
     version = result.version
     if as_json:
@@ -189,9 +192,13 @@ def status(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Show what changed in a tracked folder since its version (no store needed)."""
-    from loopml.data.status import statuses
+    _status(path, verify=verify, as_json=as_json)
 
-    with _progress() as report:
+
+def _status(path: Path, *, verify: bool, as_json: bool) -> None:
+    with _progress() as report, _gc_paused():
+        from loopml.data.status import statuses
+
         reports, single = statuses(path, verify=verify, progress=report)
     if as_json:
         bodies = [_status_json(r) for r in reports]
@@ -199,6 +206,35 @@ def status(
         return
     for item in reports:
         _print_status(item, str(path) if single else item.path)
+
+
+def status_main(argv: list[str]) -> int | None:
+    """``loopml data status`` without Typer's parsing, for the root's entry point.
+
+    Typer (0.29) coerces every option through pydantic, whose import alone is ~60 ms of
+    the 0.3 s that ``status`` of 20,000 files should take as a whole process. This handles
+    the plain forms, ``[PATH] [--verify] [--json]``, and returns the exit code; for anything
+    else (``--help``, unknown options, ``--``) it returns None and Typer parses as usual,
+    with its help and usage errors.
+    """
+    from loopml.errors import LoopmlError, exit_code_for
+
+    options = {arg for arg in argv if arg.startswith("-")}
+    paths = [arg for arg in argv if not arg.startswith("-")]
+    if options - {"--verify", "--json"} or len(paths) > 1:
+        return None
+    try:
+        _status(
+            Path(paths[0] if paths else "."),
+            verify="--verify" in options,
+            as_json="--json" in options,
+        )
+    except LoopmlError as exc:
+        from loopml.cli.output import print_error
+
+        print_error(exc)
+        return exit_code_for(exc)
+    return 0
 
 
 @app.command("checkout")
@@ -216,19 +252,20 @@ def checkout(
 ) -> None:
     """Materialize a version at a folder, every blob verified; reflinks or hardlinks where
     possible."""
-    from loopml.cli.common import context
-    from loopml.data.catalog import resolve_in
-    from loopml.data.checkout import check_link, checkout_version
-    from loopml.data.versioning import record_input
+    with _gc_paused():  # also while the store's modules are imported
+        from loopml.cli.common import context
+        from loopml.data.catalog import resolve_in
+        from loopml.data.checkout import check_link, checkout_version
+        from loopml.data.versioning import record_input
 
-    mode = check_link(link)
-    ctx = context()
-    version = resolve_in(ctx, uri)
-    with _progress() as report:
-        result = checkout_version(
-            ctx, version, to, link=mode, force=force, verify=verify, progress=report
-        )
-    record_input(ctx, version)
+        mode = check_link(link)
+        ctx = context()
+        version = resolve_in(ctx, uri)
+        with _progress() as report:
+            result = checkout_version(
+                ctx, version, to, link=mode, force=force, verify=verify, progress=report
+            )
+        record_input(ctx, version)
     if as_json:
         emit_json(
             {
@@ -341,6 +378,24 @@ def _print_status(report: StatusReport, shown: str) -> None:
 
 
 @contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a command handles thousands of files.
+
+    Their records are tuples and strings in lists and dicts, which make no cycles, but each
+    allocation counts toward a collection that scans them all, as does each module imported
+    (SQLAlchemy's thousands of objects): measured on 20,000 files, a process without
+    collections ran ``checkout`` 60-120 ms and ``status`` 10-20 ms faster.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
 def _progress() -> Iterator[ProgressFn]:
     """A progress reporter that shows a Rich bar on stderr once the work passes a second."""
     bar = _DelayedBar()
@@ -351,14 +406,18 @@ def _progress() -> Iterator[ProgressFn]:
 
 
 class _DelayedBar:
+    """Reports progress with a Rich bar on stderr, once the work has taken more than
+    :data:`PROGRESS_AFTER_S`, and only on a terminal (piped, nothing would be shown)."""
+
     def __init__(self) -> None:
         self._start = time.monotonic()
         self._progress: Progress | None = None
         self._tasks: dict[str, TaskID] = {}
+        self._enabled = sys.stderr.isatty()
 
     def __call__(self, phase: str, done: int, total: int) -> None:
         if self._progress is None:
-            if time.monotonic() - self._start < PROGRESS_AFTER_S:
+            if not self._enabled or time.monotonic() - self._start < PROGRESS_AFTER_S:
                 return
             from rich.console import Console
             from rich.progress import (

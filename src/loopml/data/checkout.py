@@ -161,6 +161,7 @@ def checkout_version(
     entries = manifest_files(ctx, version)
     _check_paths(entries, version)
     plan = _Plan.make(version, entries, os.path.abspath(os.fspath(to)))
+    _refuse_home(plan.target, ctx.settings.home)
     with DataCache.open(ctx.settings.home) as cache:
         tracked = cache.tracked(os.path.realpath(plan.target))
         plan.compare(cache, tracked, force=force, started_ns=started_ns)
@@ -199,6 +200,21 @@ def checkout_version(
         removed=plan.removed,
         kept=plan.extra,
     )
+
+
+def _refuse_home(target: str, home: Path | None) -> None:
+    """Refuse to write inside loopml's own folder, except under its ``checkouts/``."""
+    if home is None:
+        return
+    real = os.path.realpath(target)
+    own = os.path.realpath(home)
+    inside = real == own or real.startswith(own + os.sep)
+    if inside and not real.startswith(os.path.join(own, "checkouts") + os.sep):
+        raise InvalidInputError(
+            f"{target} is inside loopml's own folder {home}",
+            field="to",
+            hint="check out somewhere else, or use loopml.data.get() for a cached copy",
+        )
 
 
 #: A manifest path that could escape the destination or is not a plain relative path: one

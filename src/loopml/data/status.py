@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from loopml.config import find_home
 from loopml.data.hashing import hash_files, io_workers
 from loopml.data.progress import Meter, ProgressFn
-from loopml.data.statcache import DataCache, Entry, TrackedPath
+from loopml.data.statcache import DataCache, Entry, TrackedPath, cache_path
 from loopml.data.walk import FileStat, stat_path, stat_signature, walk_changed
 from loopml.errors import NotFoundError
 
@@ -74,7 +74,7 @@ def status(path: str | os.PathLike[str] = ".", *, verify: bool = False) -> Statu
         (False, ['train.csv'])
     """
     target = os.path.realpath(os.fspath(path))
-    with _open_cache() as cache:
+    with _open_cache(os.fspath(path)) as cache:
         tracked = cache.tracked(target)
         if tracked is None:
             raise _not_tracked(os.fspath(path))
@@ -94,7 +94,7 @@ def statuses(
         NotFoundError: nothing at or below ``path`` is tracked.
     """
     target = os.path.realpath(os.fspath(path))
-    with _open_cache() as cache:
+    with _open_cache(os.fspath(path)) as cache:
         tracked = cache.tracked(target)
         roots = [tracked] if tracked is not None else cache.tracked_under(target)
         if not roots:
@@ -214,9 +214,12 @@ def _scan(tracked: TrackedPath, signatures: dict[str, int]) -> tuple[list[FileSt
     return walk_changed(target, signatures)
 
 
-def _open_cache() -> DataCache:
-    home = find_home()
-    return DataCache.open(home)
+def _open_cache(path: str) -> DataCache:
+    """The data cache; none yet means nothing is tracked (and none is created)."""
+    location = cache_path(find_home())
+    if not location.exists():
+        raise _not_tracked(path)
+    return DataCache(location)
 
 
 def _not_tracked(path: str) -> NotFoundError:

@@ -332,12 +332,14 @@ class LocalBackend:
     def refresh(self, blob: str) -> bool:
         """Whether ``blob`` is stored; if so its mtime is set to now (protection from gc)."""
         path = self.blob_path(blob)[1]
+        if not os.access(path, os.F_OK):  # no exception for the common case of a new blob
+            return False
         try:
             os.utime(path)
-        except FileNotFoundError:
+        except FileNotFoundError:  # deleted since (a gc)
             return False
         except PermissionError:  # someone else's blob in a shared store: it is there
-            return os.path.isfile(path)
+            return True
         return True
 
     def open_read(self, blob: str) -> tuple[RawReader, int]:
