@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from blake3 import blake3
+from tests.data.trees import make_tree
 
 import loopml
 from loopml.config import init_home
@@ -31,17 +32,6 @@ def b3(data: bytes) -> str:
 def home() -> Path:
     """A .loopml folder in the test's own working folder (its store, objects and cache)."""
     return init_home()
-
-
-def make_tree(root: Path, files: dict[str, bytes], *, age_s: float = 3600) -> Path:
-    """Write ``files`` under ``root`` with mtimes ``age_s`` in the past (not racy)."""
-    then = time.time() - age_s
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        os.utime(path, (then, then))
-    return root
 
 
 TREE = {"a.csv": b"id,x\n1,2\n", "sub/b.bin": os.urandom(5000), "sub/deep/c.txt": b"c"}

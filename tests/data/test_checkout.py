@@ -7,10 +7,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
-import time
 from pathlib import Path
 
 import pytest
+from tests.data.trees import make_tree
 
 import loopml
 from loopml.config import init_home
@@ -24,15 +24,6 @@ checkout_module = importlib.import_module("loopml.data.checkout")
 @pytest.fixture(autouse=True)
 def home() -> Path:
     return init_home()
-
-
-def make_tree(root: Path, files: dict[str, bytes], *, age_s: float = 3600) -> None:
-    then = time.time() - age_s
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        os.utime(path, (then, then))
 
 
 def digest(root: Path) -> dict[str, str]:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.data.trees import make_tree
 
 import loopml
 from loopml.config import init_home
@@ -23,15 +24,6 @@ status_module = importlib.import_module("loopml.data.status")
 @pytest.fixture(autouse=True)
 def home() -> Path:
     return init_home()
-
-
-def make_tree(root: Path, files: dict[str, bytes], *, age_s: float = 3600) -> None:
-    then = time.time() - age_s
-    for rel, data in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        os.utime(path, (then, then))
 
 
 TREE = {"a.csv": b"1,2\n", "b.csv": b"3,4\n", "sub/c.bin": b"ccc"}
