@@ -11,16 +11,9 @@ Example:
 
 from __future__ import annotations
 
+from loopml.objects.blobs import BLOB_SCHEME, BlobInfo, blob_uri, parse_blob_uri
 from loopml.objects.gc import GcReport, collect_garbage
-from loopml.objects.store import (
-    BLOB_SCHEME,
-    BlobInfo,
-    BlobStat,
-    ObjectStore,
-    blob_uri,
-    open_object_store,
-    parse_blob_uri,
-)
+from loopml.objects.store import BlobStat, ObjectStore, open_object_store
 
 __all__ = [
     "ObjectStore",

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 
-from loopml.objects.store import CHUNK_SIZE, BlobInfo  # store imports this module lazily
+from loopml.objects.blobs import BlobInfo
+from loopml.objects.store import CHUNK_SIZE  # store imports this module lazily
 
 __all__ = ["ingest_files"]
 

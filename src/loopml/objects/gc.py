@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from loopml.errors import NotFoundError
-from loopml.objects.store import ObjectStore, check_blob
+from loopml.objects.blobs import check_blob
+from loopml.objects.store import ObjectStore
 
 __all__ = ["GcReport", "collect_garbage"]
 

@@ -51,8 +51,8 @@ from loopml.store.filter.ast import (
     Operator,
     Or,
     OrderBy,
-    Value,
 )
+from loopml.store.filter.format import BARE_KEY, format_filter, format_name, quote_text
 
 __all__ = ["format_filter", "parse_filter", "parse_order_by"]
 
@@ -61,7 +61,6 @@ _Number: TypeAlias = int | float
 _Values: TypeAlias = "list[_Token] | None"
 
 _WORD = re.compile(r"[^\W\d]\w*")
-_BARE_KEY = re.compile(r"\w+(?:\.\w+)*")
 _NUMBER = re.compile(
     r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:infinity|inf|nan))"
 )
@@ -76,7 +75,6 @@ _OPERATOR_WORDS: dict[str, Operator] = {"like": "LIKE", "ilike": "ILIKE", "in": 
 _NUMBER_WORDS = frozenset({"inf", "infinity", "nan"})
 _KEYWORDS = frozenset({"and", "or", "not", "in", "is", "null", "like", "ilike", "asc", "desc"})
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "`": "`", "n": "\n", "t": "\t", "r": "\r"}
-_ESCAPED = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _ENTITY_ALIASES: dict[str, Entity] = {
     "metrics": "metrics", "metric": "metrics", "params": "params", "param": "params",
     "tags": "tags", "tag": "tags", "attributes": "attributes", "attribute": "attributes",
@@ -162,29 +160,6 @@ def parse_order_by(terms: Sequence[str] | str | None) -> list[OrderBy]:
     return ordering
 
 
-def format_filter(node: Node) -> str:
-    """The canonical text of a filter tree; :func:`parse_filter` reads it back to an equal tree.
-
-    Keywords ``and``/``or`` are lower case, operators upper case, strings single-quoted, keys
-    quoted with backticks when they are not plain words, and every nested group parenthesised.
-
-    Raises:
-        InvalidInputError: the tree holds an empty group or a value of the wrong shape.
-
-    Examples:
-        >>> from loopml.store.filter.ast import Comparison, Or
-        >>> format_filter(Or((Comparison("metrics", "val loss", "<", 0.5),
-        ...                   Comparison("attributes", "status", "IN", ("FAILED", "KILLED")))))
-        "metrics.`val loss` < 0.5 or status IN ('FAILED', 'KILLED')"
-    """
-    if isinstance(node, Comparison):
-        return _format_comparison(node)
-    if not node.items:
-        raise InvalidInputError(f"an empty {type(node).__name__} has no text", field="filter")
-    joiner = " and " if isinstance(node, And) else " or "
-    return joiner.join(_format_child(item) for item in node.items)
-
-
 # -- tokenizer --------------------------------------------------------------------------------
 def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
@@ -262,7 +237,7 @@ def _read_name(text: str, word: re.Match[str]) -> _Token:
         return _Token(kind, word.group(), pos, word.group())
     if text[start : start + 1] in ("`", '"'):
         key, end = _read_quoted(text, start)
-    elif bare := _BARE_KEY.match(text, start):
+    elif bare := BARE_KEY.match(text, start):
         key, end = bare.group(), bare.end()
     else:
         found = text[start : start + 1] or _END
@@ -419,7 +394,7 @@ class _Parser:
             return token
         if token.kind == "word" and token.text.lower() == "null":
             raise self.error("NULL is not a value; test for it with IS NULL or IS NOT NULL", token)
-        quote = f"; quote text, e.g. {_quote(token.text)}" if token.kind == "word" else ""
+        quote = f"; quote text, e.g. {quote_text(token.text)}" if token.kind == "word" else ""
         found = _found(token) + quote
         raise self.error(f"expected a value (a quoted text or a number), found {found}", token)
 
@@ -485,7 +460,7 @@ class _Parser:
 
     def as_number(self, entity: Entity, key: str, op: Operator, token: _Token) -> _Number:
         if token.kind == "string":
-            hint = f"drop the quotes: {_format_name(entity, key)} {op} {token.value}"
+            hint = f"drop the quotes: {format_name(entity, key)} {op} {token.value}"
             message = f"{_subject(entity, key)}: compare to a number, not the text {token.text}"
             raise self.invalid(message, token, hint if _is_number_text(token.value) else None)
         value = self.number(token)
@@ -496,7 +471,7 @@ class _Parser:
 
     def as_text(self, entity: Entity, key: str, op: Operator, token: _Token) -> str:
         if op in ("LIKE", "ILIKE") and token.kind == "number":
-            hint = f"{_format_name(entity, key)} {op} '{token.text}%'"
+            hint = f"{format_name(entity, key)} {op} '{token.text}%'"
             message = f"{op} needs a quoted pattern, not the number {token.text}"
             raise self.invalid(message, token, hint)
         if (entity, key) != ("attributes", "status"):
@@ -544,12 +519,12 @@ def _subject(entity: Entity, key: str) -> str:
 
 
 def _op_hint(entity: Entity, key: str, op: Operator, numeric: bool, values: _Values) -> str | None:
-    name = _format_name(entity, key)
+    name = format_name(entity, key)
     if numeric and op in ("IN", "NOT IN"):
         return f"join comparisons with OR instead, e.g. {name} = 1 or {name} = 2"
     if numeric or not values:
         return None
-    return f"compare as text, e.g. {name} = {_quote(values[0].value)}"
+    return f"compare as text, e.g. {name} = {quote_text(values[0].value)}"
 
 
 def _is_number_text(text: str) -> bool:
@@ -564,38 +539,3 @@ def _join(kind: type[And] | type[Or], items: list[Node]) -> Node:
     for item in items:
         flat.extend(item.items if isinstance(item, kind) else (item,))
     return kind(tuple(flat))
-
-
-def _format_child(node: Node) -> str:
-    text = format_filter(node)
-    return text if isinstance(node, Comparison) or len(node.items) == 1 else f"({text})"
-
-
-def _format_comparison(node: Comparison) -> str:
-    name = _format_name(node.entity, node.key)
-    if node.op in ("IS NULL", "IS NOT NULL"):
-        return f"{name} {node.op}"
-    if node.op in ("IN", "NOT IN") and isinstance(node.value, tuple) and node.value:
-        return f"{name} {node.op} ({', '.join(_format_value(v) for v in node.value)})"
-    return f"{name} {node.op} {_format_value(node.value)}"
-
-
-def _format_name(entity: Entity, key: str) -> str:
-    if entity == "attributes" and key in ATTRIBUTES:
-        return key
-    return f"{entity}.{key if _BARE_KEY.fullmatch(key) else _quote(key, '`')}"
-
-
-def _format_value(value: Value) -> str:
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    raise InvalidInputError(f"a filter value cannot be {value!r} here", field="filter")
-
-
-def _quote(text: str, quote: str = "'") -> str:
-    body = "".join(_ESCAPED.get(char, "\\" + char if char == quote else char) for char in text)
-    return f"{quote}{body}{quote}"
