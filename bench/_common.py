@@ -112,6 +112,27 @@ def ensure_venv(
     return python
 
 
+def prepare_peer_venv(
+    bar: Any, err: Any, peer: str, venv: str, requirements: Sequence[str]
+) -> Path | None:
+    """``ensure_venv`` with a progress line on ``bar``; on failure print pip's tail to ``err``
+    and return None (the caller exits 2)."""
+    task = bar.add_task(f"{peer}: preparing bench/.venv-{venv}")
+    try:
+        python = ensure_venv(
+            venv,
+            requirements,
+            on_line=lambda line: bar.update(task, description=f"{peer} venv: {line[:90]}"),
+        )
+    except BenchSetupError as exc:
+        bar.stop()
+        err.print(f"[bold red]error:[/] {exc}")
+        err.print(exc.output_tail, markup=False, highlight=False)
+        return None
+    bar.remove_task(task)
+    return python
+
+
 def package_version(python: Path, distribution: str) -> str | None:
     """Installed version of ``distribution`` in the interpreter ``python`` (None if absent)."""
     code = (

@@ -39,16 +39,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     TIMES,
     WORKERS_DIR,
-    BenchSetupError,
     Figure,
     Target,
     WorkerError,
     command_line,
-    ensure_venv,
     figures_json,
     figures_markdown,
     fmt_value,
     machine_info,
+    prepare_peer_venv,
     print_table,
     project_python,
     rmtree_force,
@@ -413,21 +412,9 @@ def main(argv: list[str] | None = None) -> int:
         ) as bar:
             peer_python: Path | None = None
             if not args.skip_peer:
-                task = bar.add_task(f"{PEER}: preparing bench/.venv-{PEER_VENV}")
-                try:
-                    peer_python = ensure_venv(
-                        PEER_VENV,
-                        PEER_REQUIREMENTS,
-                        on_line=lambda line, t=task: bar.update(
-                            t, description=f"{PEER} venv: {line[:90]}"
-                        ),
-                    )
-                except BenchSetupError as exc:
-                    bar.stop()
-                    err.print(f"[bold red]error:[/] {exc}")
-                    err.print(exc.output_tail, markup=False, highlight=False)
+                peer_python = prepare_peer_venv(bar, err, PEER, PEER_VENV, PEER_REQUIREMENTS)
+                if peer_python is None:
                     return 2
-                bar.remove_task(task)
 
             task = bar.add_task("generating data")
             src = tmp / "src"

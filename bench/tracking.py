@@ -30,15 +30,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     TIMES,
     WORKERS_DIR,
-    BenchSetupError,
     Figure,
     Target,
     WorkerError,
     command_line,
-    ensure_venv,
     figures_json,
     figures_markdown,
     machine_info,
+    prepare_peer_venv,
     print_table,
     project_python,
     run_worker,
@@ -255,21 +254,9 @@ def main(argv: list[str] | None = None) -> int:
                 ("loopml", project_python(), WORKERS_DIR / "loopml_tracking.py")
             ]
             if not args.skip_peer:
-                task = bar.add_task(f"{PEER}: preparing bench/.venv-{PEER_VENV}")
-                try:
-                    peer_python = ensure_venv(
-                        PEER_VENV,
-                        PEER_REQUIREMENTS,
-                        on_line=lambda line, t=task: bar.update(
-                            t, description=f"{PEER} venv: {line[:90]}"
-                        ),
-                    )
-                except BenchSetupError as exc:
-                    bar.stop()
-                    err.print(f"[bold red]error:[/] {exc}")
-                    err.print(exc.output_tail, markup=False, highlight=False)
+                peer_python = prepare_peer_venv(bar, err, PEER, PEER_VENV, PEER_REQUIREMENTS)
+                if peer_python is None:
                     return 2
-                bar.remove_task(task)
                 workers.append(("peer", peer_python, WORKERS_DIR / f"{PEER_VENV}_tracking.py"))
             for slot, python, script in workers:
                 label = "loopml" if slot == "loopml" else PEER

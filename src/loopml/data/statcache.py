@@ -362,32 +362,17 @@ class DataCache:
         """Track ``path`` as holding a version with ``entries``, in one transaction."""
         now = time.time_ns() // 1_000_000
         with self._write() as db:
-            row = db.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()
-            if row is None:
-                root_id = int(
-                    db.execute(
-                        "INSERT INTO roots (path, kind, dataset, version, version_id, content_id,"
-                        " tracking_uri, files, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                        " RETURNING id",
-                        (
-                            path,
-                            kind,
-                            dataset,
-                            version,
-                            version_id,
-                            content_id,
-                            tracking_uri,
-                            len(entries),
-                            now,
-                        ),
-                    ).fetchone()[0]
-                )
-            else:
-                root_id = int(row[0])
+            root_id = int(
                 db.execute(
-                    "UPDATE roots SET kind = ?, dataset = ?, version = ?, version_id = ?,"
-                    " content_id = ?, tracking_uri = ?, files = ?, updated_at = ? WHERE id = ?",
+                    "INSERT INTO roots (path, kind, dataset, version, version_id, content_id,"
+                    " tracking_uri, files, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (path) DO UPDATE SET kind = excluded.kind,"
+                    " dataset = excluded.dataset, version = excluded.version,"
+                    " version_id = excluded.version_id, content_id = excluded.content_id,"
+                    " tracking_uri = excluded.tracking_uri, files = excluded.files,"
+                    " updated_at = excluded.updated_at RETURNING id",
                     (
+                        path,
                         kind,
                         dataset,
                         version,
@@ -396,10 +381,10 @@ class DataCache:
                         tracking_uri,
                         len(entries),
                         now,
-                        root_id,
                     ),
-                )
-                db.execute("DELETE FROM entries WHERE root_id = ?", (root_id,))
+                ).fetchone()[0]
+            )
+            db.execute("DELETE FROM entries WHERE root_id = ?", (root_id,))
             db.executemany(
                 "INSERT INTO entries (root_id, path, size, blob, mode, dev, ino, mtime_ns, hash,"
                 " recorded_ns, sig) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
