@@ -197,3 +197,18 @@ def test_status_main_fast_path(added: Path, capsys: pytest.CaptureFixture[str]) 
     assert "hint:" in capsys.readouterr().err
     for argv in (["--help"], ["-h"], ["a", "b"], ["--verbose"], ["--", "data"]):
         assert cli_data.status_main(argv) is None  # Typer's turn: help, usage errors
+
+
+@pytest.mark.parametrize("flag", ["--pack", "--no-pack"])
+def test_add_packs_many_small_files_unless_told_not_to(
+    invoke: Invoke, as_json: Callable[..., Any], flag: str
+) -> None:
+    files = {f"f{i:02d}.txt": f"line {i}\n".encode() for i in range(40)}
+    make_tree(Path("many"), files)
+    invoke("data", "add", "many", flag)
+    packs = list(Path(".loopml/objects/packs").glob("*.idx"))
+    assert len(packs) == (1 if flag == "--pack" else 0)
+    out = as_json("data", "checkout", "datasets:/many/1", "--to", "back")
+    assert out["files"] == 40
+    for name, data in files.items():
+        assert (Path("back") / name).read_bytes() == data

@@ -137,9 +137,25 @@ def test_one_barrier_for_the_whole_batch(
     monkeypatch.setattr(local_backend, "sync_filesystem", syncs.append)
     monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd)))
     paths = make_files(tmp_path / "src", [os.urandom(100) for _ in range(50)])
-    local.put_files(paths, workers=2)
+    local.put_files(paths, workers=2, pack=False)
     assert len(syncs) == 2  # data, then the renames: not one fsync per file
     assert fsyncs == []
+    assert len(list(local.iter_blobs())) == 50
+
+
+def test_a_packed_batch_syncs_its_few_files(
+    local: ObjectStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files packed: the pack, its index and their folder are fsynced, nothing else."""
+    syncs: list[str] = []
+    fsyncs: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(local_backend, "sync_filesystem", syncs.append)
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd)))
+    paths = make_files(tmp_path / "src", [os.urandom(100) for _ in range(50)])
+    local.put_files(paths, workers=2)
+    assert syncs == []
+    assert 3 <= len(fsyncs) <= 4  # pack, index, packs/ (and the root when packs/ is new)
     assert len(list(local.iter_blobs())) == 50
 
 

@@ -56,6 +56,16 @@ def add(
     verify: Annotated[
         bool, typer.Option("--verify", help="Hash every file (do not trust the stat cache).")
     ] = False,
+    pack: Annotated[
+        bool,
+        typer.Option(
+            "--pack/--no-pack",
+            help=(
+                "Store many small files together in a pack (fast to add and push); "
+                "--no-pack keeps a file per blob, which a checkout can hardlink."
+            ),
+        ),
+    ] = True,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Version a folder or file; the same content gives the same version."""
@@ -63,7 +73,9 @@ def add(
         from loopml.data.add import add_path
 
     with _progress() as report, _gc_paused():
-        result = add_path(path, name, message, project=project, verify=verify, progress=report)
+        result = add_path(
+            path, name, message, project=project, verify=verify, progress=report, pack=pack
+        )
     version = result.version
     if as_json:
         emit_json(

@@ -12,10 +12,9 @@ Functions are imported on first use, so ``import loopml`` stays fast.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from loopml._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "add": "loopml.data.add",
@@ -68,31 +67,4 @@ if TYPE_CHECKING:
     from loopml.data.tables import load, log_table, profile
     from loopml.data.uris import DatasetRef, parse_dataset_uri
 
-
-class _DataPackage(types.ModuleType):
-    """``loopml.data`` itself. Importing a submodule makes Python set it as an attribute of
-    its package; where a function has its module's name (``add``, ``status``, ``checkout``,
-    ``diff``, ``lineage``), that would replace the function by the module. The function stays;
-    the module is still in ``sys.modules`` for ``from loopml.data.diff import ...``.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _DataPackage
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'loopml.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -88,8 +88,11 @@ def add_path(
     verify: bool = False,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    pack: bool = True,
 ) -> AddResult:
-    """:func:`add`, reporting what was done; ``verify`` hashes every file (no stat cache)."""
+    """:func:`add`, reporting what was done; ``verify`` hashes every file (no stat cache);
+    ``pack=False`` stores every small file as a blob file of its own (see
+    :meth:`~loopml.objects.ObjectStore.put_files`), which a checkout can hardlink."""
     target = resolve_local(path)
     is_dir = os.path.isdir(target)
     name = check_dataset_name(name if name is not None else _default_name(target))
@@ -98,7 +101,9 @@ def add_path(
     objects = ctx.objects  # first: opening the store (below) holds the context's lock
     opening = _open_store_meanwhile(ctx)
     try:
-        return _add(ctx, objects, target, is_dir, name, message, project, verify, progress, workers)
+        return _add(
+            ctx, objects, target, is_dir, name, message, project, verify, progress, workers, pack
+        )
     finally:
         opening.join()  # never leave the thread opening a store behind
 
@@ -114,6 +119,7 @@ def _add(
     verify: bool,
     progress: ProgressFn | None,
     workers: int | None,
+    pack: bool,
 ) -> AddResult:
     started_ns = time.time_ns()
     listed = sorted(walk_tree(target)) if is_dir else [stat_path(target, os.path.basename(target))]
@@ -146,7 +152,7 @@ def _add(
         if workers is None:
             workers = io_workers([listed[i].size for i in to_store])
         stored = objects.put_files(
-            [listed[i].abspath for i in to_store], workers=workers, on_stored=on_stored
+            [listed[i].abspath for i in to_store], workers=workers, on_stored=on_stored, pack=pack
         )
         meter.finish()
         _vouch_for_blobs(objects, cache, written, started_ns)
@@ -277,8 +283,13 @@ def _vouch_for_blobs(objects: ObjectStore, cache: DataCache, blobs: list[str], n
     """Record the stat of the blobs this add wrote as verified: their bytes were hashed as
     they were written, so a checkout can link them without reading them again."""
     root = objects.local_root
-    paths = objects.local_paths(blobs) if root is not None else None
-    if root is None or paths is None or not blobs:
+    if root is None or not blobs:
+        return
+    packed = objects.packed(blobs)  # no file of their own to link: nothing to vouch for
+    if packed:
+        blobs = [blob for blob in blobs if blob not in packed]
+    paths = objects.local_paths(blobs)
+    if paths is None or not blobs:
         return
     rows: list[StatRow] = []
     for blob, path in zip(blobs, paths, strict=True):

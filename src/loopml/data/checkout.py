@@ -41,6 +41,7 @@ from loopml.data.versioning import record_input
 from loopml.data.walk import FileStat, stat_path, walk_tree
 from loopml.entities import DatasetKind, DatasetVersion, FileEntry
 from loopml.errors import ConflictError, CorruptObjectError, InvalidInputError, ObjectStoreError
+from loopml.objects import ObjectStore
 from loopml.tracking.context import TrackingContext, get_context
 
 __all__ = ["FICLONE", "CheckoutResult", "check_link", "checkout", "checkout_version", "get"]
@@ -173,7 +174,7 @@ def checkout_version(
         placer = Materializer(ctx.objects, mode, verifier, started_ns=started_ns)
         meter = Meter(progress, "checking out", sum(e.size for e in plan.to_write))
         if workers is None:
-            workers = io_workers([entry.size for entry in plan.to_write])
+            workers = _workers(ctx.objects, plan.to_write)
         placed = plan.apply(placer, meter, workers)
         meter.finish()
         if scope is not None:
@@ -200,6 +201,19 @@ def checkout_version(
         removed=plan.removed,
         kept=plan.extra,
     )
+
+
+def _workers(objects: ObjectStore, entries: Sequence[FileEntry]) -> int:
+    """Threads to place ``entries`` with: :func:`io_workers`, but two where most blobs are
+    packed (each is then a file creation with bytes already in memory, and the kernel's
+    share of that work overlaps across threads: 20,000 packed files of 4 KiB took 2.1-4.2 s
+    in two threads against 3.9-5.9 s in one on a 2-core VM)."""
+    workers = io_workers([entry.size for entry in entries])
+    if workers == 1 and len(entries) >= 2 and (os.cpu_count() or 1) >= 2:
+        packed = objects.packed(entry.blob for entry in entries)
+        if 2 * len(packed) >= len(entries):
+            return 2
+    return workers
 
 
 def _refuse_home(target: str, home: Path | None) -> None:

@@ -10,7 +10,9 @@ The link methods share the blob's bytes: a reflink is copy-on-write (safe to edi
 hardlink is the blob itself (read-only, so an edit cannot change the store; an editor that
 saves by writing a new file and renaming it breaks the link, which is safe too), a symlink
 points into the store. Files with the executable bit are copied in the hardlink and symlink
-modes, because the blob's own mode (0o444) cannot carry it.
+modes, because the blob's own mode (0o444) cannot carry it. Small blobs stored in a pack
+(see :mod:`loopml.objects._packs`) have no file of their own: they are copied, in any mode,
+after their bytes are read and verified.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ class Materializer:
         self._mode = mode
         self._verifier = verifier
         self._started_ns = started_ns
+        self._local_store = objects.local_root is not None
         self._reflink_ok = mode in ("auto", "reflink")
         self._hardlink_ok = mode in ("auto", "hardlink")
 
@@ -133,8 +136,10 @@ class Materializer:
         self, blob: str, size: int, mode: int, dest: str, rel: str, source: str | None
     ) -> Placed:
         """Put ``blob`` (of ``size`` bytes, file mode ``mode``) at the new path ``dest``;
-        ``source`` is the blob's local file (None for a remote store)."""
+        ``source`` is the blob's local file (None for a remote store or a packed blob)."""
         if source is None:
+            if self._local_store:
+                return self._copy_packed(blob, size, mode, dest, rel)
             return self._copy_remote(blob, size, mode, dest, rel)
         try:
             return self._place_local(blob, size, mode, dest, rel, source)
@@ -194,9 +199,44 @@ class Materializer:
         # A new inode with the blob's (verified) bytes, written just now: racy until later.
         return _placed("reflink", new, blob, self._started_ns)
 
-    def sources(self, blobs: Sequence[str]) -> list[str] | None:
-        """The local files of ``blobs`` (None when the store is remote)."""
-        return self._objects.local_paths(blobs)
+    def sources(self, blobs: Sequence[str]) -> list[str | None] | None:
+        """The local files of ``blobs`` (None when the store is remote; None for a blob
+        held in a pack)."""
+        paths = self._objects.local_paths(blobs)
+        if paths is None:
+            return None
+        packed = self._objects.packed(blobs)
+        if not packed:
+            return list(paths)
+        return [None if blob in packed else path for blob, path in zip(blobs, paths, strict=True)]
+
+    def _copy_packed(self, blob: str, size: int, mode: int, dest: str, rel: str) -> Placed:
+        """A packed blob: read (it is small), hashed, and written only if it matches."""
+        try:
+            with self._objects.open(blob, verify=False) as src:
+                data = src.read()
+        except NotFoundError as exc:
+            raise NotFoundError(
+                f"blob blake3:{blob} of {rel} is missing from {self._objects.url}",
+                uri=f"blake3:{blob}",
+                field=rel,
+                hint="pull the dataset from the remote that has it (loopml data pull)",
+            ) from exc
+        actual = str(blake3(data).hexdigest())
+        if actual != blob or len(data) != size:
+            raise corrupt(rel, blob, actual if len(data) == size else None)
+        out = _create(dest, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
+            new = os.fstat(out)
+        except BaseException:
+            os.close(out)
+            os.unlink(dest)
+            raise
+        os.close(out)
+        return _placed("copy", new, blob, self._started_ns)
 
     def _copy_local(
         self, source: str, blob: str, size: int, mode: int, dest: str, rel: str

@@ -12,6 +12,12 @@ source blob fails the copy and leaves nothing behind. A blob appears at the dest
 once complete, so an interrupted transfer is resumed by running it again; what was copied is
 not copied twice.
 
+Many small blobs (a folder of small files) travel in packs: they are read with one read per
+source pack (or per loose file), verified, and written into one new pack per chunk at the
+destination (see :mod:`loopml.objects._packs`), so a push of 20,000 files writes a few files,
+not 20,000. Each chunk is durable before the next starts: an interrupted push keeps the
+chunks it finished.
+
 Example:
     >>> loopml.data.push("churn-raw", "s3://team-bucket/loopml")  # doctest: +SKIP
     TransferReport(direction='push', ..., copied=12, present=3, ...)
@@ -223,6 +229,29 @@ def transfer_blobs(
     Returns:
         How many blobs and bytes were copied.
     """
+    from loopml.objects._packs import PACK_MAX_BLOB, PACK_MIN_FILES
+
+    small = sorted(blob for blob, size in blobs.items() if size <= PACK_MAX_BLOB)
+    if len(small) < PACK_MIN_FILES:
+        return _transfer_each(source, destination, blobs, workers, on_bytes)
+    done, done_bytes = _transfer_packed(source, destination, small, blobs, on_bytes)
+    rest = {blob: size for blob, size in blobs.items() if size > PACK_MAX_BLOB}
+    try:
+        more, more_bytes = _transfer_each(source, destination, rest, workers, on_bytes)
+    except LoopmlError as exc:
+        exc.add_note(f"{done} small blobs were copied before (they stay)")
+        raise
+    return done + more, done_bytes + more_bytes
+
+
+def _transfer_each(
+    source: ObjectStore,
+    destination: ObjectStore,
+    blobs: Mapping[str, int],
+    workers: int,
+    on_bytes: ProgressCallback | None,
+) -> tuple[int, int]:
+    """Blob by blob: through ``put_files`` between local folders, else streamed."""
     both_local = source.local_path(_ANY_BLOB) is not None and (
         destination.local_path(_ANY_BLOB) is not None
     )
@@ -299,6 +328,66 @@ _ANY_BLOB = "0" * 64
 #: Blobs per ``put_files`` call: each call ends with one durability barrier, so an interrupted
 #: transfer keeps everything up to the last finished chunk.
 _CHUNK = 2000
+#: Small blobs per pack written by a transfer, and their bytes at most (they are held in
+#: memory between reading and writing).
+_PACK_CHUNK = 10_000
+_PACK_CHUNK_BYTES = 64 * 2**20
+
+
+def _transfer_packed(
+    source: ObjectStore,
+    destination: ObjectStore,
+    small: list[str],
+    sizes: Mapping[str, int],
+    on_bytes: ProgressCallback | None,
+) -> tuple[int, int]:
+    """Copy small blobs in chunks: read verified (one read per source pack), written into
+    one pack per chunk at the destination, hashed again on the way in."""
+    total = len(sizes)
+    copied = copied_bytes = 0
+    chunk: list[str] = []
+    chunk_bytes = 0
+
+    def flush() -> None:
+        nonlocal copied, copied_bytes
+        stopped = f"transfer stopped after {copied} of {total} blobs"
+        try:
+            contents = source.read_many(chunk)
+            stored = destination.put_files(
+                [],
+                contents=contents,
+                workers=1,
+                on_stored=None if on_bytes is None else (lambda info, _new: on_bytes(info.size)),
+            )
+        except CorruptObjectError as exc:
+            raise CorruptObjectError(
+                f"{stopped}: {exc.message} (in {source.url})",
+                uri=exc.uri,
+                hint="restore the blob from another copy (pull it again) and run again",
+            ) from exc
+        except (OSError, LoopmlError) as exc:
+            raise ObjectStoreError(
+                f"{stopped}: {exc}",
+                hint="run the same command again: what was copied is not copied twice",
+            ) from exc
+        for blob, info in zip(chunk, stored, strict=True):
+            if info.hex != blob:  # read_many verified it: only a changing source gets here
+                raise CorruptObjectError(
+                    f"{stopped}: blake3:{blob} read from {source.url} hashed differently",
+                    uri=f"blake3:{blob}",
+                )
+        copied += len(chunk)
+        copied_bytes += sum(info.size for info in stored)
+
+    for blob in small:
+        chunk.append(blob)
+        chunk_bytes += sizes[blob]
+        if len(chunk) >= _PACK_CHUNK or chunk_bytes >= _PACK_CHUNK_BYTES:
+            flush()
+            chunk, chunk_bytes = [], 0
+    if chunk:
+        flush()
+    return copied, copied_bytes
 
 
 def _transfer_local_files(
@@ -314,13 +403,25 @@ def _transfer_local_files(
     copied = copied_bytes = 0
     for start in range(0, len(order), _CHUNK):
         chunk = order[start : start + _CHUNK]
-        paths = [str(source.local_path(blob)) for blob in chunk]
+        packed = source.packed(chunk)
+        if packed:  # no file of their own: their (verified) bytes go in after the files
+            chunk = [blob for blob in chunk if blob not in packed] + sorted(packed)
+        paths = [str(source.local_path(blob)) for blob in chunk[: len(chunk) - len(packed)]]
         try:
+            contents = source.read_many(chunk[len(chunk) - len(packed) :]) if packed else []
             stored = destination.put_files(
                 paths,
                 workers=workers,
                 on_stored=None if on_bytes is None else (lambda info, _new: on_bytes(info.size)),
+                contents=contents,
             )
+        except CorruptObjectError as exc:
+            raise CorruptObjectError(
+                f"transfer stopped after {copied} of {len(order)} blobs: {exc.message} "
+                f"(in {source.url})",
+                uri=exc.uri,
+                hint="restore the blob from another copy (pull it again) and run again",
+            ) from exc
         except (OSError, LoopmlError) as exc:
             raise ObjectStoreError(
                 f"transfer stopped after {copied} of {len(order)} blobs: {exc}",

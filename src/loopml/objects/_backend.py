@@ -13,7 +13,10 @@ A backend reports a missing blob with :class:`FileNotFoundError`; the store turn
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from loopml.objects._packs import PackStat, SealedPack
 
 __all__ = ["Backend", "BlobStat", "RawReader", "TempBlob", "TempStat", "WriteBatch", "blob_key"]
 
@@ -73,6 +76,9 @@ class WriteBatch(Protocol):
 
     def create_temp(self, *, direct: bool = False) -> TempBlob: ...
 
+    def add_packs(self, packs: list[SealedPack]) -> None:
+        """Store these sealed packs at :meth:`finish` (pack first, index last)."""
+
     def has(self, blob: str) -> bool:
         """Whether ``blob`` is stored or queued already (then it need not be written). A
         stored one has its modification time refreshed, which protects it from ``gc``."""
@@ -115,5 +121,23 @@ class Backend(Protocol):
     def iter_temps(self) -> Iterator[TempStat]: ...
 
     def delete_temp(self, name: str) -> None: ...
+
+    # Packs (see loopml.objects._packs): many small blobs in one file.
+
+    def pack_temp_dir(self) -> str:
+        """A local folder where packs are built before they are stored."""
+
+    def list_packs(self) -> list[PackStat]: ...
+
+    def read_pack_index(self, pack: str) -> bytes: ...
+
+    def read_range(self, pack: str, offset: int, size: int) -> bytes:
+        """``size`` bytes of a pack from ``offset`` (fewer if the pack is truncated)."""
+
+    def touch_pack(self, pack: str) -> bool:
+        """Renew the pack's modification time (gc grace); False where impossible."""
+
+    def delete_pack(self, pack: str) -> None:
+        """Delete a pack's index, then the pack (missing files are fine)."""
 
     def close(self) -> None: ...

@@ -20,6 +20,7 @@ from typing import Any
 
 from loopml.errors import InvalidInputError, MissingExtraError, ObjectStoreError
 from loopml.objects._backend import TEMP_DIR, BlobStat, RawReader, TempStat, blob_key
+from loopml.objects._packs import PACK_DIR, PackStat, SealedPack, is_pack_id
 
 __all__ = ["ENDPOINT_ENV", "FsspecBackend", "open_fsspec_backend"]
 
@@ -184,6 +185,11 @@ class _FsspecBatch:
 
     def __init__(self, backend: FsspecBackend) -> None:
         self._backend = backend
+        self._packs: list[SealedPack] = []
+
+    def add_packs(self, packs: list[SealedPack]) -> None:
+        """Upload these packs at :meth:`finish`."""
+        self._packs.extend(packs)
 
     def create_temp(self, *, direct: bool = False) -> _FsspecTemp:
         return self._backend.create_temp(direct=direct)
@@ -198,10 +204,14 @@ class _FsspecBatch:
         return time.time() - mtime < REFRESH_AFTER_SECONDS
 
     def finish(self) -> None:
-        """Nothing is pending: every commit was final."""
+        """Upload the packs (every loose blob's commit was final already)."""
+        packs, self._packs = self._packs, []
+        for sealed in packs:
+            self._backend.store_pack(sealed)
 
     def abort(self) -> None:
-        """Nothing is pending: every commit was final."""
+        """Nothing is pending but packs, which were not sent."""
+        self._packs = []
 
 
 class FsspecBackend:
@@ -222,6 +232,63 @@ class FsspecBackend:
 
     def blob_path(self, blob: str) -> str:
         return f"{self.root}/{blob_key(blob)}"
+
+    # -- packs -----------------------------------------------------------------------------
+
+    def pack_temp_dir(self) -> str:
+        """Packs are built in a local temp folder, then uploaded."""
+        import tempfile
+
+        return tempfile.gettempdir()
+
+    def pack_file(self, pack: str, ext: str) -> str:
+        return f"{self.root}/{PACK_DIR}/{pack}.{ext}"
+
+    def store_pack(self, sealed: SealedPack) -> None:
+        """Upload the pack, then its index (the commit point). On S3 each upload is atomic;
+        elsewhere a torn index fails its checksum and is ignored."""
+        self.fs.put_file(sealed.path, self.pack_file(sealed.pack, "pack"))
+        self.fs.pipe_file(self.pack_file(sealed.pack, "idx"), sealed.index_bytes)
+
+    def list_packs(self) -> list[PackStat]:
+        try:
+            listing = self.fs.ls(f"{self.root}/{PACK_DIR}", detail=True)
+        except FileNotFoundError:
+            return []
+        found: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for info in listing:
+            name = str(info["name"]).rsplit("/", 1)[-1]
+            pack, _, ext = name.partition(".")
+            if ext in ("pack", "idx") and is_pack_id(pack):
+                found.setdefault(pack, {})[ext] = info
+        stats = []
+        for pack, files in found.items():
+            data, index = files.get("pack"), files.get("idx")
+            age = index if index is not None else data
+            assert age is not None
+            size = int(data["size"]) if data is not None else 0
+            stats.append(PackStat(pack, size, _mtime(age), data is not None, index is not None))
+        return stats
+
+    def read_pack_index(self, pack: str) -> bytes:
+        return bytes(self.fs.cat_file(self.pack_file(pack, "idx")))
+
+    def read_range(self, pack: str, offset: int, size: int) -> bytes:
+        if size == 0:
+            return b""
+        return bytes(
+            self.fs.cat_file(self.pack_file(pack, "pack"), start=offset, end=offset + size)
+        )
+
+    def touch_pack(self, pack: str) -> bool:
+        """An object's age cannot be renewed in place: the caller stores the blob again."""
+        del pack
+        return False
+
+    def delete_pack(self, pack: str) -> None:
+        for ext in ("idx", "pack"):
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm_file(self.pack_file(pack, ext))
 
     def create_temp(self, *, direct: bool = False) -> _FsspecTemp:
         del direct  # a local-disk hint; uploads stream through fsspec's own buffers

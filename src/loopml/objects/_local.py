@@ -30,6 +30,7 @@ from pathlib import Path
 
 from loopml.errors import ObjectStoreError
 from loopml.objects._backend import TEMP_DIR, BlobStat, RawReader, TempStat
+from loopml.objects._packs import PACK_DIR, PackStat, SealedPack, is_pack_id
 
 __all__ = ["DIRECT_ALIGN", "LocalBackend", "LocalBatch", "fsync_dir", "sync_filesystem"]
 
@@ -55,6 +56,7 @@ def _start_writeback(fd: int, offset: int, length: int) -> None:
         _FADVISE(fd, offset, length, os.POSIX_FADV_DONTNEED)
 
 
+_PREAD: Callable[[int, int, int], bytes] | None = getattr(os, "pread", None)
 _FADVISE = getattr(os, "posix_fadvise", None) if sys.platform.startswith("linux") else None
 
 
@@ -211,6 +213,12 @@ class LocalBatch:
         self._backend = backend
         self._lock = threading.Lock()
         self._queued: dict[str, str] = {}  # blob -> its closed temp file
+        self._packs: list[SealedPack] = []
+
+    def add_packs(self, packs: list[SealedPack]) -> None:
+        """Store these packs at :meth:`finish`, behind the same barrier as the loose blobs."""
+        with self._lock:
+            self._packs.extend(packs)
 
     def create_temp(self, *, direct: bool = False) -> _LocalTemp:
         return self._backend.create_temp(direct=direct, batch=self)
@@ -233,11 +241,18 @@ class LocalBatch:
         """Make every queued blob durable, then visible, then the renames durable."""
         with self._lock:
             queued, self._queued = self._queued, {}
+            packs, self._packs = self._packs, []
+        if not queued and not packs:
+            return
         if not queued:
+            self._finish_packs(packs)
             return
         backend = self._backend
         folders: set[str] = set()
+        index_temps: list[str] = []
         try:
+            for sealed in packs:  # the indexes, as temps: made durable with everything else
+                index_temps.append(backend.write_temp(sealed.index_bytes))
             sync_filesystem(backend.temp_dir)
             for blob, temp in queued.items():
                 folder, final = backend.blob_path(blob)
@@ -245,15 +260,52 @@ class LocalBatch:
                     _make_dir(folder)
                     folders.add(folder)
                 _replace(temp, final)
+            if packs:
+                _make_dir(backend.pack_dir)
+            for sealed, index_temp in zip(packs, index_temps, strict=True):
+                # The pack first, its index last: the index is what makes the blobs visible.
+                os.replace(sealed.path, backend.pack_file(sealed.pack, "pack"))
+                os.replace(index_temp, backend.pack_file(sealed.pack, "idx"))
         except BaseException:
             _unlink_all(queued.values())
+            _unlink_all(index_temps)
             raise
         sync_filesystem(backend.root)
+
+    def _finish_packs(self, packs: list[SealedPack]) -> None:
+        """Packs alone: an fsync per file instead of two ``syncfs`` of the whole filesystem
+        (which would also wait for every other writer's dirty pages)."""
+        backend = self._backend
+        index_temps: list[str] = []
+        try:
+            for sealed in packs:
+                _fsync_file(sealed.path)
+                index_temps.append(backend.write_temp(sealed.index_bytes))
+                _fsync_file(index_temps[-1])
+            created = _make_dir(backend.pack_dir)
+            for sealed, index_temp in zip(packs, index_temps, strict=True):
+                # The pack first, its index last: the index is what makes the blobs visible.
+                os.replace(sealed.path, backend.pack_file(sealed.pack, "pack"))
+                os.replace(index_temp, backend.pack_file(sealed.pack, "idx"))
+        except BaseException:
+            _unlink_all(index_temps)
+            raise
+        fsync_dir(backend.pack_dir)
+        if created:
+            fsync_dir(backend.root)
 
     def abort(self) -> None:
         with self._lock:
             queued, self._queued = self._queued, {}
         _unlink_all(queued.values())
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _unlink_all(paths: Iterable[str]) -> None:
@@ -285,6 +337,91 @@ class LocalBackend:
         self._prefix = self.root.rstrip(os.sep) + os.sep
         self._temp_prefix = uuid.uuid4().hex[:16]
         self._temp_count = itertools.count()
+        self.pack_dir = os.path.join(self.root, PACK_DIR)
+        self._pack_fds: dict[str, int] = {}
+        self._pack_lock = threading.Lock()
+
+    # -- packs -----------------------------------------------------------------------------
+
+    def pack_temp_dir(self) -> str:
+        """Where a :class:`~loopml.objects._packs.PackWriter` writes (renamed from there)."""
+        return self.temp_dir
+
+    def pack_file(self, pack: str, ext: str) -> str:
+        return os.path.join(self.pack_dir, f"{pack}.{ext}")
+
+    def write_temp(self, data: bytes) -> str:
+        """A new read-only temp file holding ``data`` (not fsynced); its path."""
+        os.makedirs(self.temp_dir, exist_ok=True)
+        path = os.path.join(
+            self.temp_dir, f"{self._temp_prefix}{os.getpid():x}-i{os.urandom(6).hex()}"
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o444)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        return path
+
+    def list_packs(self) -> list[PackStat]:
+        found: dict[str, dict[str, os.stat_result]] = {}
+        for entry in _scandir(self.pack_dir):
+            pack, _, ext = entry.name.partition(".")
+            if ext not in ("pack", "idx") or not is_pack_id(pack):
+                continue
+            try:
+                found.setdefault(pack, {})[ext] = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+        stats = []
+        for pack, files in found.items():
+            data, index = files.get("pack"), files.get("idx")
+            age = index if index is not None else data
+            assert age is not None
+            size = data.st_size if data is not None else 0
+            stats.append(PackStat(pack, size, age.st_mtime, data is not None, index is not None))
+        return stats
+
+    def read_pack_index(self, pack: str) -> bytes:
+        with open(self.pack_file(pack, "idx"), "rb") as index:
+            return index.read()
+
+    def read_range(self, pack: str, offset: int, size: int) -> bytes:
+        fd = self._pack_fds.get(pack)
+        if fd is None:
+            with self._pack_lock:
+                fd = self._pack_fds.get(pack)
+                if fd is None:
+                    fd = os.open(
+                        self.pack_file(pack, "pack"), os.O_RDONLY | getattr(os, "O_BINARY", 0)
+                    )
+                    self._pack_fds[pack] = fd
+        if _PREAD is None:  # pragma: no cover - Windows has no pread
+            with open(self.pack_file(pack, "pack"), "rb") as file:
+                file.seek(offset)
+                return file.read(size)
+        return _PREAD(fd, size, offset)
+
+    def touch_pack(self, pack: str) -> bool:
+        try:
+            os.utime(self.pack_file(pack, "idx"))
+        except FileNotFoundError:
+            return False
+        except PermissionError:  # someone else's pack in a shared store: it is there
+            return True
+        return True
+
+    def delete_pack(self, pack: str) -> None:
+        """The index first (the blobs disappear at once), then the pack."""
+        with self._pack_lock:
+            fd = self._pack_fds.pop(pack, None)
+        if fd is not None:
+            os.close(fd)
+        for ext in ("idx", "pack"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.pack_file(pack, ext))
 
     def blob_path(self, blob: str) -> tuple[str, str]:
         """The folder and the file of ``blob``."""
@@ -405,7 +542,11 @@ class LocalBackend:
             os.unlink(os.path.join(self.temp_dir, *name.split("/")))
 
     def close(self) -> None:
-        """Nothing to release: every file is closed by the call that opened it."""
+        """Close the packs opened for reading (every other file is closed by its call)."""
+        with self._pack_lock:
+            fds, self._pack_fds = self._pack_fds, {}
+        for fd in fds.values():
+            os.close(fd)
 
 
 def _temp_stat(entry: os.DirEntry[str], name: str) -> Iterator[TempStat]:

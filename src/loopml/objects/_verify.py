@@ -13,12 +13,29 @@ from loopml.objects._backend import RawReader
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-__all__ = ["CORRUPT_HINT", "VerifyingReader"]
+__all__ = ["CORRUPT_HINT", "VerifyingReader", "check_bytes"]
 
 CORRUPT_HINT = (
     "its stored bytes were damaged: delete the blob and push or log the artifact again, "
     "or run `loopml gc` if nothing refers to it any more"
 )
+
+
+def check_bytes(blob: str, data: bytes, size: int) -> bytes:
+    """``data`` if it is the whole content of ``blob`` (``size`` bytes hashing to it).
+
+    Raises:
+        CorruptObjectError: it is not (naming the blob).
+    """
+    uri = f"blake3:{blob}"
+    if len(data) != size:
+        message = f"blob {uri} ended after {len(data)} of {size} bytes"
+        raise CorruptObjectError(message, uri=uri, hint=CORRUPT_HINT)
+    actual = blake3(data).hexdigest()
+    if actual != blob:
+        message = f"blob {uri} is corrupt: its content hashes to {actual}"
+        raise CorruptObjectError(message, uri=uri, hint=CORRUPT_HINT)
+    return data
 
 
 class VerifyingReader(io.RawIOBase):

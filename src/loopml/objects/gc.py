@@ -9,6 +9,11 @@ writer) older than the grace period are removed too.
 
 Each blob's age is checked again just before it is deleted, which narrows (but, without a
 lock, cannot close) the window in which a concurrent put of the same content races a delete.
+Packs (many small blobs in one file, see :mod:`loopml.objects._packs`) are deleted whole:
+a pack is kept while any of its blobs is referenced, or while it is younger than the grace
+period (its age is its index's modification time, which a put of content it holds renews).
+A pack file left without an index by a crashed writer is removed once older than the grace.
+
 On S3, the parts of a multipart upload abandoned by a crashed writer are not objects and are
 not listed here: give the bucket a lifecycle rule that aborts incomplete multipart uploads.
 """
@@ -36,6 +41,9 @@ class GcReport:
         freed_bytes: Bytes freed, blobs and stale temp files together.
         skipped_recent: Unreferenced blobs kept because they are younger than the grace period.
         stale_temps: Temp files deleted (left behind by interrupted writes).
+        deleted_packs: Ids of the packs deleted (their blobs are in ``deleted``).
+        kept_packs: Packs kept because a blob in them is referenced (or their index is
+            unreadable, so what they hold is unknown).
     """
 
     deleted: list[str] = field(default_factory=list)
@@ -43,6 +51,8 @@ class GcReport:
     freed_bytes: int = 0
     skipped_recent: int = 0
     stale_temps: int = 0
+    deleted_packs: list[str] = field(default_factory=list)
+    kept_packs: int = 0
 
 
 def collect_garbage(
@@ -80,7 +90,7 @@ def collect_garbage(
     cutoff = time.time() - grace_seconds
     deleted: list[str] = []
     kept = skipped_recent = freed = 0
-    for blob in store.iter_blobs():
+    for blob in store._iter_loose():
         if blob.hex in wanted:
             kept += 1
             continue
@@ -100,7 +110,12 @@ def collect_garbage(
             store.delete(blob.hex, missing_ok=True)
         deleted.append(blob.hex)
         freed += blob.size
-    stale = 0
+    packs = _collect_packs(store, wanted, cutoff, dry_run)
+    deleted.extend(packs.deleted)
+    kept += packs.kept
+    skipped_recent += packs.skipped_recent
+    freed += packs.freed_bytes
+    stale = packs.stale_temps
     for temp in store._iter_temps():
         if temp.mtime <= cutoff:
             if not dry_run:
@@ -113,4 +128,54 @@ def collect_garbage(
         freed_bytes=freed,
         skipped_recent=skipped_recent,
         stale_temps=stale,
+        deleted_packs=packs.deleted_packs,
+        kept_packs=packs.kept_packs,
+    )
+
+
+def _collect_packs(store: ObjectStore, wanted: set[str], cutoff: float, dry_run: bool) -> GcReport:
+    """The pack half of :func:`collect_garbage` (orphan pack files count as stale temps)."""
+    deleted: list[str] = []
+    deleted_packs: list[str] = []
+    kept = kept_packs = skipped_recent = freed = stale = 0
+    for pack in store._iter_packs():
+        stat = pack.stat
+        if not stat.has_index or not stat.has_pack:  # a crashed writer's (or gc's) leftover
+            if stat.mtime <= cutoff:
+                if not dry_run:
+                    store._delete_pack(stat.pack)
+                stale += 1
+                freed += stat.size
+            continue
+        if pack.blobs is None:
+            kept_packs += 1
+            continue
+        live = sum(1 for blob in pack.blobs if blob in wanted)
+        if live:
+            kept += live
+            kept_packs += 1
+            continue
+        if stat.mtime > cutoff:
+            skipped_recent += len(pack.blobs)
+            continue
+        if not dry_run:
+            # Look again just before deleting: a put of content it holds renewed its age.
+            current = store._pack_stat(stat.pack)
+            if current is None:
+                continue
+            if current.mtime > cutoff:
+                skipped_recent += len(pack.blobs)
+                continue
+            store._delete_pack(stat.pack)
+        deleted.extend(pack.blobs)
+        deleted_packs.append(stat.pack)
+        freed += stat.size
+    return GcReport(
+        deleted=deleted,
+        kept=kept,
+        freed_bytes=freed,
+        skipped_recent=skipped_recent,
+        stale_temps=stale,
+        deleted_packs=deleted_packs,
+        kept_packs=kept_packs,
     )

@@ -3,6 +3,9 @@
 Layout under the root (a local folder, ``s3://bucket/prefix``, or any fsspec URL)::
 
     <root>/ab/cdef…     a blob: its BLAKE3 hex is ``abcdef…`` (64 characters, split 2 + 62)
+    <root>/packs/<id>.pack, <id>.idx
+                        many small blobs stored together by :meth:`ObjectStore.put_files`
+                        (see :mod:`loopml.objects._packs`); read like loose ones
     <root>/tmp/<random> a blob being written; moved into place only once complete
 
 A blob's id is its hex; its URI is ``blake3:<hex>``. Every method that takes a blob accepts
@@ -14,12 +17,13 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, Self, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, NamedTuple, Self, cast
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -27,6 +31,14 @@ from blake3 import blake3
 
 from loopml.errors import InvalidInputError, LoopmlError, NotFoundError, ObjectStoreError
 from loopml.objects._backend import Backend, BlobStat, TempStat
+from loopml.objects._packs import (
+    PACK_MAX_BLOB,
+    PACK_MIN_FILES,
+    PackIndex,
+    PackLoc,
+    PackStat,
+    PackWriter,
+)
 from loopml.objects._pipeline import ChunkWriter, InlineWriter, PipelinedWriter
 from loopml.objects._verify import VerifyingReader
 from loopml.objects.blobs import BLOB_SCHEME, BlobInfo, blob_uri, check_blob, parse_blob_uri
@@ -57,6 +69,9 @@ PIPELINE_MIN_SIZE = 64 * 2**20
 LOCAL_WORKERS = 2
 REMOTE_WORKERS = 8
 _READ_BUFFER = 256 * 2**10
+#: Where a pack's age cannot be renewed (S3), a blob found in a pack older than this is
+#: stored again rather than trusted to survive a concurrent ``gc`` (as for loose blobs).
+_PACK_REFRESH_SECONDS = 600.0
 
 
 def _local_root(url: str) -> str | None:
@@ -115,6 +130,7 @@ class ObjectStore:
             from loopml.objects._fsspec import open_fsspec_backend
 
             self._backend = open_fsspec_backend(root_url, storage_options)
+        self._packs = PackIndex(self._backend)
         self._closed = False
 
     @property
@@ -178,6 +194,8 @@ class ObjectStore:
         *,
         workers: int | None = None,
         on_stored: Callable[[BlobInfo, bool], None] | None = None,
+        contents: Sequence[bytes] = (),
+        pack: bool = True,
     ) -> list[BlobInfo]:
         """Store many local files; one durability barrier for all of them.
 
@@ -189,9 +207,17 @@ class ObjectStore:
         files are stored or, on an error, the call raises and no new blob becomes visible
         (locally; elsewhere those committed before the error stay, unreferenced).
 
+        With at least :data:`~loopml.objects._packs.PACK_MIN_FILES` files, those of at most
+        :data:`~loopml.objects._packs.PACK_MAX_BLOB` bytes go into one pack (one file and its
+        index, stored behind the same barrier) instead of a file each; they are read,
+        verified and listed like any blob.
+
         Args:
             paths: The files to store.
             workers: Threads to use (default: 2 locally, 8 for remote stores).
+            contents: In-memory contents to store too, after ``paths`` (for copies between
+                stores); their blobs follow the files' in the result.
+            pack: Pack small blobs (as described above); False writes a file per blob.
             on_stored: Called with each file's blob as soon as it is hashed, and whether
                 this call wrote it (False: the content was stored already), from the worker
                 threads (it must be thread-safe); for progress reports. A blob reported
@@ -217,31 +243,58 @@ class ObjectStore:
         from loopml.objects._batch import ingest_files
 
         names = [os.fspath(path) for path in paths]
-        if not names:
+        if not names and not contents:
             return []
         if workers is None:
             workers = LOCAL_WORKERS if self._local_root is not None else REMOTE_WORKERS
+        packer: PackWriter | None = None
         with self._io("write blobs to"):
             batch = self._backend.begin_batch()
+            if pack and len(names) + len(contents) >= PACK_MIN_FILES:
+                self._packs.refresh()  # dedup against packs written by others since
+                packer = PackWriter(self._backend.pack_temp_dir())
         try:
             infos = ingest_files(
-                lambda name, buffer: self._ingest_file(name, batch=batch, buffer=buffer),
+                lambda name, buffer: self._ingest_file(
+                    name, batch=batch, buffer=buffer, packer=packer
+                ),
                 names,
                 workers=workers,
                 on_stored=on_stored,
             )
+            buffer = _new_buffer() if contents else None
+            for data in contents:
+                info, new = self._ingest_bytes(data, batch=batch, buffer=buffer, packer=packer)
+                infos.append(info)
+                if on_stored is not None:
+                    on_stored(info, new)
             with self._io("make blobs durable in"):
+                sealed = packer.seal() if packer is not None else []
+                batch.add_packs(sealed)
                 batch.finish()
+            self._packs.add_sealed(sealed)
         except BaseException as exc:
             try:
                 batch.abort()
             except self._backend.errors as cleanup:
                 exc.add_note(f"temp files could not be removed ({cleanup}); gc removes them")
+            if packer is not None:
+                try:
+                    packer.discard()
+                except OSError as cleanup:
+                    exc.add_note(f"temp packs could not be removed ({cleanup}); gc removes them")
             raise
+        if packer is not None:
+            packer.discard()  # stored locally by rename (nothing left) or uploaded
         return infos
 
     def _ingest_file(
-        self, path: str, *, batch: WriteBatch | None, buffer: memoryview | None
+        self,
+        path: str,
+        *,
+        batch: WriteBatch | None,
+        buffer: memoryview | None,
+        packer: PackWriter | None = None,
     ) -> tuple[BlobInfo, bool]:
         try:
             source = open(path, "rb", buffering=0)  # noqa: SIM115 - closed below
@@ -256,11 +309,30 @@ class ObjectStore:
         with source:
             try:
                 size = os.fstat(source.fileno()).st_size
-                return self._ingest(source, batch=batch, buffer=buffer, size_hint=size)
+                return self._ingest(
+                    source, batch=batch, buffer=buffer, size_hint=size, packer=packer
+                )
             except LoopmlError:
                 raise
             except OSError as exc:  # the store's own failures are LoopmlErrors already
                 raise ObjectStoreError(f"cannot read {path}: {exc}", field="path") from exc
+
+    def _ingest_bytes(
+        self,
+        data: bytes,
+        *,
+        batch: WriteBatch,
+        buffer: memoryview | None,
+        packer: PackWriter | None,
+    ) -> tuple[BlobInfo, bool]:
+        """:meth:`_ingest` of content already in memory, without copying a small one."""
+        if len(data) < CHUNK_SIZE:
+            blob = str(_new_hasher().update(data).hexdigest())
+            with self._io(f"store blake3:{blob} in"):
+                done = self._store_small(blob, memoryview(data), batch, packer)
+            if done is not None:
+                return BlobInfo(blob, len(data)), done
+        return self._ingest(io.BytesIO(data), batch=batch, buffer=buffer, packer=packer)
 
     def put_bytes(self, data: bytes | bytearray | memoryview) -> BlobInfo:
         """Store ``data``.
@@ -299,6 +371,7 @@ class ObjectStore:
         batch: WriteBatch | None = None,
         buffer: memoryview | None = None,
         size_hint: int | None = None,
+        packer: PackWriter | None = None,
     ) -> tuple[BlobInfo, bool]:
         """The one write path: read each chunk once, hash it and write it to a temp object.
 
@@ -309,7 +382,8 @@ class ObjectStore:
         Content that fits in one buffer is hashed before a byte is written, so inside a
         ``batch`` a blob that is already stored is not written again. A ``size_hint`` of at
         least :data:`PIPELINE_MIN_SIZE` selects the pipelined writer. ``buffer`` is reused
-        between calls by :meth:`put_files`' workers.
+        between calls by :meth:`put_files`' workers. With a ``packer`` (and a ``batch``),
+        content of at most :data:`PACK_MAX_BLOB` bytes is appended to a pack instead.
 
         Returns:
             The blob, and whether this call wrote it (False: the batch had it already).
@@ -330,15 +404,15 @@ class ObjectStore:
         try:
             view = writer.buffer()
             doing = ""
-            count = _fill(read, view)
-            size = count
+            size = count = _fill(read, view)
             hasher.update(view[:count])
             if count < len(view):  # the end is in this buffer: the hash is known already
                 blob = str(hasher.hexdigest())
                 if batch is not None:
-                    doing = f"look up blake3:{blob} in"
-                    if batch.has(blob):
-                        return BlobInfo(blob, size), False
+                    doing = f"store blake3:{blob} in"
+                    done = self._store_small(blob, view[:count], batch, packer)
+                    if done is not None:
+                        return BlobInfo(blob, size), done
             doing = "write a blob to"
             temp = (batch or self._backend).create_temp(direct=writer.direct)
             writer.start(temp)
@@ -369,6 +443,25 @@ class ObjectStore:
             raise
         return BlobInfo(blob, size), True
 
+    def _store_small(
+        self, blob: str, data: memoryview, batch: WriteBatch, packer: PackWriter | None
+    ) -> bool | None:
+        """Inside a batch, content whose hash is known before a byte is written: True if it
+        went into the pack, False if it is stored already, None if it is to be written."""
+        if (packer is not None and packer.has(blob)) or self._has_packed(blob):
+            return False
+        if batch.has(blob):
+            return False
+        if packer is not None and len(data) <= PACK_MAX_BLOB:
+            return packer.add(blob, data)
+        return None
+
+    def _has_packed(self, blob: str) -> bool:
+        """Whether ``blob`` is in a known pack that a concurrent ``gc`` will keep: its age is
+        renewed (locally), or it is recent (elsewhere; an old one is stored again)."""
+        loc = self._packs.cached(blob)
+        return loc is not None and self._pack_kept(loc, True)
+
     # -- reading ---------------------------------------------------------------------------
 
     def open(self, blob: str, *, verify: bool = True) -> BinaryIO:
@@ -392,16 +485,94 @@ class ObjectStore:
         """
         if not verify:
             hex_ = check_blob(blob)
-            with self._lookup(hex_):
-                raw, _ = self._backend.open_read(hex_)
+            raw, _ = self._open_raw(hex_)
             return cast(BinaryIO, raw)
         return io.BufferedReader(self._open_verified(blob), buffer_size=_READ_BUFFER)
 
     def _open_verified(self, blob: str) -> VerifyingReader:
         hex_ = check_blob(blob)
-        with self._lookup(hex_):
-            raw, size = self._backend.open_read(hex_)
+        raw, size = self._open_raw(hex_)
         return VerifyingReader(raw, blob=hex_, size=size, errors=self._backend.errors)
+
+    def _open_raw(self, hex_: str) -> tuple[Any, int]:
+        """The one place a blob is found: a known pack, else a loose file, else a pack that
+        another process wrote since the packs were listed. Returns a reader and the size
+        the blob must have (a packed blob is read whole: it is small)."""
+        loc = self._packs.cached(hex_)
+        if loc is not None:
+            data = self._read_packed(hex_, loc)
+            if data is not None:
+                return io.BytesIO(data), loc.size
+        try:
+            with self._lookup(hex_):
+                return self._backend.open_read(hex_)
+        except NotFoundError:
+            with self._lookup(hex_):
+                loc = self._packs.locate(hex_)
+                data = None if loc is None else self._read_packed(hex_, loc)
+            if loc is None or data is None:
+                raise
+            return io.BytesIO(data), loc.size
+
+    def _read_packed(self, hex_: str, loc: PackLoc) -> bytes | None:
+        """The bytes at ``loc`` (unverified; possibly short if the pack is damaged), or None
+        if the pack is gone (deleted by gc) and no other pack has the blob."""
+        for _ in range(2):
+            try:
+                with self._io(f"read blake3:{hex_} from"):
+                    return self._backend.read_range(loc.pack, loc.offset, loc.size)
+            except ObjectStoreError as exc:
+                if not isinstance(exc.__cause__, FileNotFoundError):
+                    raise
+            self._packs.forget(loc.pack)
+            found = self._packs.locate(hex_)
+            if found is None:
+                return None
+            loc = found
+        return None
+
+    def packed(self, blobs: Iterable[str]) -> set[str]:
+        """The hexes among ``blobs`` that are held in packs (they have no file of their own
+        to link: :meth:`local_path` names a file that need not exist).
+
+        Raises:
+            InvalidInputError: a malformed id.
+        """
+        wanted = [check_blob(blob) for blob in blobs]
+        with self._io("list packs in"):
+            return set(self._packs.locate_many(wanted, refresh=False))
+
+    def read_many(self, blobs: Sequence[str]) -> list[bytes]:
+        """The contents of ``blobs``, in order, each verified; packed ones are read with one
+        read per pack. For copying many small blobs between stores.
+
+        Raises:
+            NotFoundError: a blob is not stored.
+            CorruptObjectError: a blob's bytes do not match its id (naming it).
+        """
+        from loopml.objects._verify import check_bytes
+
+        hexes = [check_blob(blob) for blob in blobs]
+        with self._io("list packs in"):
+            located = self._packs.locate_many(hexes)
+        out: dict[str, bytes] = {}
+        by_pack: dict[str, list[tuple[str, PackLoc]]] = {}
+        for hex_, loc in located.items():
+            by_pack.setdefault(loc.pack, []).append((hex_, loc))
+        for pack, items in by_pack.items():
+            start = min(loc.offset for _, loc in items)
+            end = max(loc.offset + loc.size for _, loc in items)
+            try:
+                with self._io(f"read pack {pack} from"):
+                    span = self._backend.read_range(pack, start, end - start)
+            except ObjectStoreError as exc:
+                if not isinstance(exc.__cause__, FileNotFoundError):
+                    raise
+                continue  # deleted since: read one by one below
+            for hex_, loc in items:
+                data = span[loc.offset - start : loc.offset - start + loc.size]
+                out[hex_] = check_bytes(hex_, data, loc.size)
+        return [out[hex_] if hex_ in out else self.get_bytes(hex_) for hex_ in hexes]
 
     def get_bytes(self, blob: str) -> bytes:
         """A blob's content, verified.
@@ -457,7 +628,7 @@ class ObjectStore:
         """Whether the blob is stored (raises InvalidInputError for a malformed id)."""
         hex_ = check_blob(blob)
         with self._io(f"look up blake3:{hex_} in"):
-            return self._backend.exists(hex_)
+            return self._backend.exists(hex_) or self._packs.locate(hex_) is not None
 
     def exists_many(self, blobs: Iterable[str], *, refresh: bool = False) -> set[str]:
         """The hexes among ``blobs`` that are stored, in few round trips.
@@ -477,7 +648,25 @@ class ObjectStore:
         if not wanted:
             return set()
         with self._io("look up blobs in"):
-            return self._backend.exists_many(wanted, refresh=refresh)
+            # Known packs first (no I/O per blob), then loose files, then packs written by
+            # another process since they were listed.
+            located = self._packs.locate_many(wanted, refresh=False)
+            found = {hex_ for hex_, loc in located.items() if self._pack_kept(loc, refresh)}
+            rest = wanted - found
+            if rest:
+                found |= self._backend.exists_many(rest, refresh=refresh)
+                rest -= found
+            if rest:
+                located = self._packs.locate_many(rest)
+                found |= {hex_ for hex_, loc in located.items() if self._pack_kept(loc, refresh)}
+            return found
+
+    def _pack_kept(self, loc: PackLoc, refresh: bool) -> bool:
+        """Whether a blob at ``loc`` counts as stored: always when not asked to ``refresh``;
+        else if its pack's age was renewed or, where it cannot be, the pack is recent."""
+        if not refresh or self._packs.protect(loc.pack):
+            return True
+        return time.time() - self._packs.mtime(loc.pack) < _PACK_REFRESH_SECONDS
 
     def local_path(self, blob: str) -> Path | None:
         """The file holding ``blob`` when the store is a local folder, else None.
@@ -506,20 +695,74 @@ class ObjectStore:
     def stat(self, blob: str) -> BlobStat:
         """The blob's ``(hex, size, mtime)``; raises NotFoundError if it is not stored."""
         hex_ = check_blob(blob)
-        with self._lookup(hex_):
-            return self._backend.stat(hex_)
+        try:
+            with self._lookup(hex_):
+                return self._backend.stat(hex_)
+        except NotFoundError:
+            with self._io(f"look up blake3:{hex_} in"):
+                loc = self._packs.locate(hex_)
+            if loc is None:
+                raise
+            return BlobStat(hex_, loc.size, self._packs.mtime(loc.pack))
 
     def size(self, blob: str) -> int:
         """The blob's size in bytes; raises NotFoundError if it is not stored."""
         return self.stat(blob).size
 
     def iter_blobs(self) -> Iterator[BlobStat]:
-        """Every stored blob as ``(hex, size, mtime_seconds)``, in no particular order.
+        """Every stored blob as ``(hex, size, mtime_seconds)``, in no particular order:
+        loose ones, then packed ones (a packed blob's mtime is its pack's).
 
         Temp files and stray files that are not blobs are skipped.
         """
+        seen: set[str] = set()
+        with self._io("list"):
+            for stat in self._backend.iter_blobs():
+                seen.add(stat.hex)
+                yield stat
+            self._packs.refresh()
+            for pack in self._iter_packs():
+                for hex_, loc in (pack.blobs or {}).items():
+                    if hex_ not in seen:
+                        seen.add(hex_)
+                        yield BlobStat(hex_, loc.size, pack.stat.mtime)
+
+    def _iter_loose(self) -> Iterator[BlobStat]:
+        """Loose blobs only (for gc, which deletes packs whole)."""
         with self._io("list"):
             yield from self._backend.iter_blobs()
+
+    def _iter_packs(self) -> list[_Pack]:
+        """Every pack file set under ``packs/`` with its blobs (None: no readable index)."""
+        from loopml.objects._packs import decode_index
+
+        packs: list[_Pack] = []
+        with self._io("list packs in"):
+            for stat in self._backend.list_packs():
+                blobs = None
+                if stat.has_index:
+                    blobs = self._packs.entries(stat.pack)
+                    if blobs is None:
+                        try:
+                            blobs = decode_index(
+                                stat.pack, self._backend.read_pack_index(stat.pack)
+                            )
+                        except (ValueError, FileNotFoundError):
+                            blobs = None
+                packs.append(_Pack(stat, blobs))
+        return packs
+
+    def _pack_stat(self, pack: str) -> PackStat | None:
+        with self._io("list packs in"):
+            for stat in self._backend.list_packs():
+                if stat.pack == pack:
+                    return stat
+        return None
+
+    def _delete_pack(self, pack: str) -> None:
+        with self._io(f"delete pack {pack} from"):
+            self._backend.delete_pack(pack)
+        self._packs.forget(pack)
 
     def delete(self, blob: str, *, missing_ok: bool = False) -> None:
         """Delete a blob. Only garbage collection should need this.
@@ -528,8 +771,19 @@ class ObjectStore:
             NotFoundError: no such blob (unless ``missing_ok``).
         """
         hex_ = check_blob(blob)
-        with self._lookup(hex_):
-            self._backend.delete(hex_, missing_ok=missing_ok)
+        try:
+            with self._lookup(hex_):
+                self._backend.delete(hex_, missing_ok=missing_ok)
+        except NotFoundError:
+            with self._io(f"look up blake3:{hex_} in"):
+                loc = self._packs.locate(hex_)
+            if loc is None:
+                raise
+            raise ObjectStoreError(
+                f"blake3:{hex_} is in pack {loc.pack} of {self.url}, which is deleted whole",
+                uri=f"{BLOB_SCHEME}:{hex_}",
+                hint="run `loopml gc`: it deletes a pack once none of its blobs is used",
+            ) from None
 
     def _iter_temps(self) -> Iterator[TempStat]:
         """Temp files under ``tmp/`` (for gc)."""
@@ -568,6 +822,13 @@ class ObjectStore:
             raise
         except self._backend.errors as exc:
             raise ObjectStoreError(f"cannot read {uri} from {self.url}: {exc}", uri=uri) from exc
+
+
+class _Pack(NamedTuple):
+    """A pack as gc sees it: its files, and its blobs (None if its index is unreadable)."""
+
+    stat: PackStat
+    blobs: dict[str, PackLoc] | None
 
 
 def open_object_store(url: str, storage_options: Mapping[str, Any] | None = None) -> ObjectStore:
