@@ -41,6 +41,9 @@ test: lint docs pytest  ## Install dev extras, lint, build docs, run the whole s
 
 bench: $(VENV)/.installed-dev  ## Run the benchmarks against the peer tools (creates bench venvs)
 	$(PY) bench/tracking.py --markdown
+	$(PY) bench/models.py --markdown
+	$(PY) bench/pipelines.py --markdown
+	$(PY) bench/data.py --markdown  # needs ~12 GiB free
 
 clean:  ## Remove the venv, caches and the docs site
 	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache

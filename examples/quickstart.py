@@ -1,10 +1,15 @@
-"""loopml quickstart: train several scikit-learn models, track them, compare them.
+"""loopml quickstart: train several scikit-learn models, track them, compare them, register
+them, and let a gate decide which one becomes the champion.
 
 Run it with `make demo` (or `python quickstart.py` inside the venv). Everything lands in
 ./.loopml (SQLite + a content-addressed object folder); no server needed. Afterwards try:
 
     loopml runs list --project quickstart
     loopml runs compare <id> <id>
+    loopml models list
+    loopml models show models:/breast-cancer@champion
+    loopml gate models:/breast-cancer/1 --against models:/breast-cancer@champion \
+        --data datasets:/breast-cancer-eval@latest --target target
 """
 
 from __future__ import annotations
@@ -64,6 +69,11 @@ def main() -> None:
         data.data, data.target, test_size=0.25, random_state=42, stratify=data.target
     )
     console = Console()
+    # The evaluation split is a dataset version: the gate below scores every model on it.
+    evaluation = loopml.data.log_table(
+        x_test.assign(target=y_test.to_numpy()), name="breast-cancer-eval"
+    )
+    versions: dict[str, int] = {}
     with loopml.start_run(project=PROJECT, name="comparison", tags={"dataset": "breast_cancer"}):
         for name, (model, params) in candidates().items():
             with loopml.start_run(name=name, tags={"family": str(params["model"])}) as run:
@@ -86,7 +96,12 @@ def main() -> None:
                 loopml.log_figure(fig, "confusion.png")
                 plt.close(fig)
                 loopml.log_dict({"classes": list(data.target_names)}, "labels.json")
-                console.print(f"logged [bold]{name}[/] as run {run.id}")
+                info = loopml.models.log_model(
+                    model, input_example=x_test[:5], registered_name="breast-cancer"
+                )
+                assert info.version is not None
+                versions[name] = info.version
+                console.print(f"logged [bold]{name}[/] as run {run.id}, model {info.model_uri}")
 
     runs = loopml.search_runs(
         project=PROJECT, filter="metrics.roc_auc > 0.9", order_by=["metrics.roc_auc DESC"]
@@ -101,10 +116,36 @@ def main() -> None:
             *(f"{row[c]:.4f}" for c in ("metrics.accuracy", "metrics.f1", "metrics.roc_auc")),
         )
     console.print(table)
+    promote_through_gate(console, runs, versions, evaluation.uri)
     console.print(
-        "Next: [bold]loopml runs list --project quickstart[/] and "
-        "[bold]loopml runs compare <id> <id>[/]"
+        "Next: [bold]loopml runs list --project quickstart[/], "
+        "[bold]loopml models show models:/breast-cancer@champion[/]"
     )
+
+
+def promote_through_gate(
+    console: Console, runs: object, versions: dict[str, int], data_uri: str
+) -> None:
+    """The best model faces the gate first (no champion yet: requirements alone), then the
+    runner-up challenges it; `champion` moves only when a gate passes."""
+    import loopml.gates
+
+    ranked = [versions[name] for name in runs["name"]]  # type: ignore[index]
+    for version in ranked[:2]:
+        report = loopml.gates.run_gate(
+            f"models:/breast-cancer/{version}",
+            against="models:/breast-cancer@champion",
+            data=data_uri,
+            target="target",
+            require=["accuracy>=0.9", "roc_auc>=0.95"],
+            max_regression=["f1:0.0"],
+            promote="champion",
+            seed=0,
+        )
+        verdict = "[green]PASS[/]" if report.passed else "[red]FAIL[/]"
+        console.print(f"gate for models:/breast-cancer/{version}: {verdict}")
+    champion = loopml.models.resolve("models:/breast-cancer@champion")
+    console.print(f"champion is now [bold]models:/breast-cancer/{champion.version}[/]")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from loopml._version import __version__
 
 _EXPORTS: dict[str, str] = {
     # tracking
@@ -55,11 +55,17 @@ _EXPORTS: dict[str, str] = {
     "Store": "loopml.store",
     "open_store": "loopml.store",
     "ObjectStore": "loopml.objects",
+    # pipelines
+    "step": "loopml.pipelines",
+    "pipeline": "loopml.pipelines",
+    "sweep": "loopml.pipelines",
 }
 
 __all__ = [
     "__version__",
     "data",
+    "gates",
+    "models",
     "ActiveRun",
     "Metric",
     "ObjectStore",
@@ -90,17 +96,21 @@ __all__ = [
     "log_params",
     "log_text",
     "open_store",
+    "pipeline",
     "restore_run",
     "search_runs",
     "set_tag",
     "set_tags",
     "start_run",
+    "step",
+    "sweep",
 ]
 
 if TYPE_CHECKING:
-    from loopml import data
+    from loopml import data, gates, models
     from loopml.entities import Metric, Param, Project, Run, RunStatus, Tag
     from loopml.objects import ObjectStore
+    from loopml.pipelines import pipeline, step, sweep
     from loopml.store import Store, open_store
     from loopml.tracking import (
         ActiveRun,
@@ -133,8 +143,8 @@ if TYPE_CHECKING:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "data":
-        value = importlib.import_module("loopml.data")
+    if name in ("data", "gates", "models"):
+        value = importlib.import_module(f"loopml.{name}")
         globals()[name] = value
         return value
     module = _EXPORTS.get(name)

@@ -5,12 +5,15 @@ and HTTP statuses (see :data:`EXIT_CODES` and :data:`HTTP_STATUSES`)::
 
     LoopmlError (Exception)
     ├── InvalidInputError (ValueError)      bad argument, filter, URI, name      exit 2, HTTP 400
-    │   └── FilterSyntaxError               a search filter that does not parse   exit 2, HTTP 400
+    │   ├── FilterSyntaxError               a search filter that does not parse   exit 2, HTTP 400
+    │   └── SignatureError                  predict input breaks the signature    exit 2, HTTP 400
     ├── NotFoundError (LookupError)         unknown run, project, artifact, blob  exit 1, HTTP 404
     ├── AlreadyExistsError                  a name that is taken                  exit 1, HTTP 409
     ├── ConflictError                       a write that contradicts stored state exit 1, HTTP 409
     │   └── ParamConflictError              a param logged again with a new value
     ├── PermissionDeniedError               not allowed                           exit 1, HTTP 403
+    ├── UnsafeContentError                  pickle/untrusted types refused        exit 1, HTTP 422
+    ├── EnvironmentMismatchError            interpreter differs from the model's  exit 1, HTTP 500
     ├── MissingExtraError (ImportError)     optional dependency not installed     exit 1, HTTP 500
     ├── StoreError                          the metadata store failed             exit 1, HTTP 500
     │   └── SchemaVersionError              database newer than this code         exit 1, HTTP 500
@@ -38,6 +41,9 @@ __all__ = [
     "ParamConflictError",
     "PermissionDeniedError",
     "SchemaVersionError",
+    "SignatureError",
+    "EnvironmentMismatchError",
+    "UnsafeContentError",
     "StoreError",
     "exit_code_for",
     "http_status_for",
@@ -106,6 +112,14 @@ class FilterSyntaxError(InvalidInputError):
         self.text = text
 
 
+class SignatureError(InvalidInputError):
+    """Input to a model's ``predict`` that does not match its signature.
+
+    ``field`` names the offending column (or tensor input); the message says what was
+    expected (dtype, shape) and what was given.
+    """
+
+
 class NotFoundError(LoopmlError, LookupError):
     """A run, project, artifact, blob or version that does not exist."""
 
@@ -124,6 +138,18 @@ class ParamConflictError(ConflictError):
 
 class PermissionDeniedError(LoopmlError):
     """The caller may not do this."""
+
+
+class UnsafeContentError(LoopmlError):
+    """Content that would run code on load (pickle, untrusted skops types) and was refused.
+
+    The hint says how to opt in (``allow_pickle=True`` or trusting the listed types) when
+    the source is trusted.
+    """
+
+
+class EnvironmentMismatchError(LoopmlError):
+    """The running interpreter does not match the environment a model was saved with."""
 
 
 class MissingExtraError(LoopmlError, ImportError):
@@ -167,6 +193,7 @@ HTTP_STATUSES: dict[type[LoopmlError], int] = {
     NotFoundError: 404,
     AlreadyExistsError: 409,
     ConflictError: 409,
+    UnsafeContentError: 422,
     LoopmlError: 500,
 }
 

@@ -245,6 +245,71 @@ def test_a_0002_database_with_data_upgrades_to_datasets_and_lineage(
         assert store.get_run(run_id).tags["team"] == "ml"
 
 
+_REGISTRY_TABLES = {
+    "registered_models",
+    "model_versions",
+    "model_version_blobs",
+    "model_aliases",
+    "model_tags",
+    "model_audit",
+}
+
+
+def test_a_0003_database_with_data_upgrades_to_the_model_registry(
+    empty_uri: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """0004 adds the registry tables to a database in use: its runs survive, the registry
+    works at once (versions, aliases, gc), and the downgrade drops the tables again."""
+    from alembic import command
+
+    from loopml.store.sql import migrate
+
+    _at_revision(empty_uri, "0003")
+    engine = create_engine(empty_uri)
+    try:
+        with engine.begin() as conn:
+            for sql in _ROWS_AT_0001:
+                conn.execute(text(sql))
+    finally:
+        engine.dispose()
+    upgraded: list[str] = []
+    real = migrate._alembic_upgrade
+
+    def spy(conn: Connection) -> None:
+        upgraded.append(conn.dialect.name)
+        real(conn)
+
+    monkeypatch.setattr(migrate, "_alembic_upgrade", spy)
+    run_id = "a" * 32
+    with SqlStore(empty_uri) as store:
+        assert dict(store.get_run(run_id).params) == {"lr": "0.1"}
+        version = store.create_model_version(
+            "churn",
+            package_blob="pkg",
+            file_blobs=["f"],
+            flavor="sklearn",
+            source=f"runs:/{run_id}/model",
+            run_id=run_id,
+            project="p",
+        )
+        store.set_model_alias("churn", "champion", version.version)
+        assert store.get_model_version_by_alias("churn", "champion").run_id == run_id
+        assert store.referenced_blobs() == {"pkg", "f"}
+    assert len(upgraded) == 1
+    assert _version(empty_uri) == [SCHEMA_HEAD]
+    engine = create_engine(empty_uri)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0003")
+        with engine.connect() as conn:
+            assert not _REGISTRY_TABLES & set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    with SqlStore(empty_uri) as store:  # upgrades again
+        assert store.list_registered_models() == []
+        assert store.get_run(run_id).tags["team"] == "ml"
+
+
 def test_sqlite_run_data_tables_are_clustered_and_the_migration_reverts(sqlite_uri: str) -> None:
     """0002 makes params, tags and latest metrics WITHOUT ROWID on SQLite; its downgrade
     restores 0001's tables with their rows."""

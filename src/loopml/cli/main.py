@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "gc": ("loopml.cli.gc", "command", "Delete unreferenced blobs and purged runs."),
     "data": ("loopml.cli.data", "app", "Version data: add, status, diff, checkout, push, pull."),
     "lineage": ("loopml.cli.lineage", "command", "Walk what was read and written, both ways."),
+    "models": ("loopml.cli.models", "app", "Registered models: versions, aliases, tags, env."),
+    "gate": ("loopml.cli.gate", "command", "Judge a challenger model against the champion (CI)."),
+    "pipeline": ("loopml.cli.pipeline", "app", "Run pipelines; list and show pipeline runs."),
+    "sweep": ("loopml.cli.sweep", "command", "Search hyperparameters of a pipeline (Optuna)."),
+    "cache": ("loopml.cli.cache", "app", "List, inspect and clear cached step outputs."),
 }
 
 
@@ -61,7 +66,7 @@ class LazyGroup(TyperGroup):
 
 def _version(value: bool) -> None:
     if value:
-        from loopml import __version__
+        from loopml._version import __version__
 
         typer.echo(f"loopml {__version__}")
         raise typer.Exit
@@ -123,6 +128,13 @@ def main() -> None:
         from loopml.cli.data import status_main
 
         code = status_main(sys.argv[3:])
+        if code is not None:
+            raise SystemExit(code)
+    if sys.argv[1:3] == ["pipeline", "run"]:
+        # the same for `pipeline run`: a fully cached re-run is mostly process start-up
+        from loopml.cli.pipeline import run_main
+
+        code = run_main(sys.argv[3:])
         if code is not None:
             raise SystemExit(code)
     cli.main(prog_name="loopml")

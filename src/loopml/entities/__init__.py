@@ -10,6 +10,7 @@ from loopml.entities.datasets import (
     LineageEdge,
 )
 from loopml.entities.ids import new_id, now_ms
+from loopml.entities.models import AUDIT_ACTIONS, AuditEvent, ModelVersion, RegisteredModel
 from loopml.entities.records import (
     ArtifactEntry,
     Lifecycle,
@@ -23,9 +24,14 @@ from loopml.entities.records import (
     Tag,
 )
 from loopml.entities.serialize import to_jsonable
+from loopml.entities.steps import ArtifactRef, StepCacheEntry
 
 __all__ = [
+    "ArtifactRef",
+    "StepCacheEntry",
+    "AUDIT_ACTIONS",
     "ArtifactEntry",
+    "AuditEvent",
     "Dataset",
     "DatasetKind",
     "DatasetVersion",
@@ -33,9 +39,11 @@ __all__ = [
     "LineageEdge",
     "Lifecycle",
     "Metric",
+    "ModelVersion",
     "Page",
     "Param",
     "Project",
+    "RegisteredModel",
     "Run",
     "RunSource",
     "RunStatus",

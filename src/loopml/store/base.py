@@ -18,10 +18,13 @@ from typing import Literal
 
 from loopml.entities import (
     ArtifactEntry,
+    AuditEvent,
     Metric,
+    ModelVersion,
     Page,
     Param,
     Project,
+    RegisteredModel,
     Run,
     RunSource,
     RunStatus,
@@ -34,6 +37,7 @@ from loopml.entities.datasets import (
     FileEntry,
     LineageEdge,
 )
+from loopml.entities.steps import StepCacheEntry
 from loopml.store.filter.ast import Node, OrderBy
 
 __all__ = ["LifecycleFilter", "Store"]
@@ -42,7 +46,8 @@ LifecycleFilter = Literal["active", "deleted", "all"]
 
 
 class Store(abc.ABC):
-    """Metadata store: projects, runs, params, metrics, tags and run artifact maps."""
+    """Metadata store: projects, runs, params, metrics, tags, run artifact maps, datasets,
+    lineage and the model registry."""
 
     uri: str
 
@@ -163,7 +168,8 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def referenced_blobs(self) -> set[str]:
         """Every blob hash some record points at (what ``gc`` must keep): run artifacts,
-        dataset files, manifests, schemas and profiles."""
+        dataset files, manifests, schemas and profiles, the package manifest and files
+        of every live model version, and the blobs of every cached step output."""
 
     # -- datasets -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -227,6 +233,185 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def lineage_of_refs(self, refs: Sequence[str]) -> list[LineageEdge]:
         """Every edge whose ``ref`` is one of ``refs`` (both directions)."""
+
+    # -- model registry -------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_model_version(
+        self,
+        name: str,
+        *,
+        package_blob: str,
+        file_blobs: Sequence[str],
+        flavor: str,
+        source: str,
+        run_id: str | None = None,
+        artifact_path: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        actor: str | None = None,
+        project: str | None = None,
+    ) -> ModelVersion:
+        """Register a new version of model ``name`` (creating the model if it is new).
+
+        The version number is the model's highest + 1 (deleted versions count: a number is
+        never reused), assigned inside the same transaction, so two processes registering
+        at once get distinct consecutive numbers. ``file_blobs`` are the package's files,
+        kept from garbage collection while the version lives. The creation (and any tags or
+        description given) is written to the audit log in the same transaction.
+
+        Raises:
+            InvalidInputError: a bad name, blob, flavor, source, tag or actor.
+            NotFoundError: ``run_id`` names no run.
+            AlreadyExistsError: the model belongs to another project than ``project``.
+        """
+
+    @abc.abstractmethod
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        """Model ``name`` with its tags, aliases and latest live version.
+
+        Raises:
+            InvalidInputError: ``name`` is not a valid model name.
+            NotFoundError: no such model (or it was deleted).
+        """
+
+    @abc.abstractmethod
+    def list_registered_models(self) -> list[RegisteredModel]:
+        """Every live registered model, by name."""
+
+    @abc.abstractmethod
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        """The live versions of model ``name``, ascending. Raises NotFoundError."""
+
+    @abc.abstractmethod
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        """Version ``version`` of model ``name``.
+
+        Raises:
+            NotFoundError: no such model, or no such live version.
+        """
+
+    @abc.abstractmethod
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version ``alias`` points at; ``"latest"`` is the highest live version.
+
+        Raises:
+            InvalidInputError: ``alias`` is not a valid alias.
+            NotFoundError: no such model, or the alias is not set.
+        """
+
+    @abc.abstractmethod
+    def set_model_alias(
+        self, name: str, alias: str, version: int, *, actor: str | None = None
+    ) -> None:
+        """Point ``alias`` at ``version`` (moving it if set elsewhere) atomically, audited
+        with the old and new version. Setting it where it already points changes nothing.
+
+        Raises:
+            InvalidInputError: a bad alias (``latest`` is reserved).
+            NotFoundError: no such model or live version.
+        """
+
+    @abc.abstractmethod
+    def delete_model_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
+        """Remove ``alias`` from model ``name``, audited. Raises NotFoundError if unset."""
+
+    @abc.abstractmethod
+    def set_model_tag(
+        self,
+        name: str,
+        key: str,
+        value: str,
+        *,
+        version: int | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Set a tag on the model, or on one of its versions when ``version`` is given;
+        audited with the old and new value."""
+
+    @abc.abstractmethod
+    def delete_model_tag(
+        self, name: str, key: str, *, version: int | None = None, actor: str | None = None
+    ) -> None:
+        """Remove a tag of the model (or of ``version``), audited. Raises NotFoundError if
+        there is no such tag."""
+
+    @abc.abstractmethod
+    def set_model_description(
+        self,
+        name: str,
+        description: str,
+        *,
+        version: int | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Set the description of the model (or of ``version``), audited old -> new."""
+
+    @abc.abstractmethod
+    def delete_model_version(self, name: str, version: int, *, actor: str | None = None) -> None:
+        """Delete a version: it leaves every listing and lookup, its aliases are removed
+        (each audited), its blobs are no longer kept from ``gc``; its number is not reused.
+
+        Raises:
+            NotFoundError: no such model or live version.
+        """
+
+    @abc.abstractmethod
+    def delete_registered_model(self, name: str, *, actor: str | None = None) -> None:
+        """Delete model ``name`` with all its versions, aliases and tags. Its audit log is
+        kept; registering the name again continues its version numbers.
+
+        Raises:
+            NotFoundError: no such model.
+        """
+
+    @abc.abstractmethod
+    def list_model_audit(self, name: str, *, version: int | None = None) -> list[AuditEvent]:
+        """The audit log of model ``name`` (only events about ``version`` when given),
+        oldest first. Kept after the model is deleted.
+
+        Raises:
+            NotFoundError: no model of that name was ever registered.
+        """
+
+    # -- pipeline step cache --------------------------------------------------------------
+    @abc.abstractmethod
+    def get_step_cache(self, key: str) -> StepCacheEntry | None:
+        """The cached execution of key ``key``, or None (a miss is not an error).
+
+        Raises:
+            InvalidInputError: ``key`` is empty or too long.
+        """
+
+    @abc.abstractmethod
+    def put_step_cache(self, entry: StepCacheEntry) -> None:
+        """Record a step execution under ``entry.key``, with the blobs of its outputs.
+
+        Idempotent on the key: when the key is cached already, the stored entry stays (the
+        first writer wins; equal keys mean interchangeable outputs). ``entry.project`` is
+        created if needed.
+
+        Raises:
+            InvalidInputError: an empty key, step, pipeline or run id.
+        """
+
+    @abc.abstractmethod
+    def list_step_cache(
+        self, *, pipeline: str | None = None, step: str | None = None
+    ) -> list[StepCacheEntry]:
+        """Cached executions, newest first; only those of ``pipeline`` and/or ``step``
+        when given."""
+
+    @abc.abstractmethod
+    def delete_step_cache(
+        self, keys: Sequence[str] | None = None, *, pipeline: str | None = None
+    ) -> int:
+        """Forget cached executions: those of ``keys``, or of ``pipeline``, or (both None)
+        all of them. With both, only the given keys of that pipeline. Their blobs stay until
+        ``gc`` finds nothing else pointing at them.
+
+        Returns:
+            How many entries were deleted.
+        """
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook, most stores hold nothing

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from loopml.errors import SchemaVersionError, StoreError
 from loopml.store.sql.engine import Database
+from loopml.store.sql.revisions import KNOWN_REVISIONS, SCHEMA_HEAD
 from loopml.store.sql.schema import ALEMBIC_VERSION, metadata
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = ["KNOWN_REVISIONS", "SCHEMA_HEAD", "ensure_schema", "migrations_config"]
 
-#: The newest schema revision this code writes; equals Alembic's head (a test checks it).
-SCHEMA_HEAD = "0003"
-#: Every revision of ``migrations/versions``, oldest first.
-KNOWN_REVISIONS: tuple[str, ...] = ("0001", "0002", "0003")
 
 _MISSING = "<no alembic_version table>"
 

@@ -12,6 +12,19 @@ Datasets belong to a project but their names are unique across projects (a name 
 outlives the run that produced it (``source_run_id`` is cleared when the run is purged).
 Lineage edges go with their run. ``dataset_versions.metadata`` is a JSON object as text.
 
+The model registry: ``registered_models`` (names unique across projects; ``project_id`` may
+be NULL), their ``model_versions`` (``UNIQUE (model_id, version)``; a version carries its
+project too), the blobs each version's package holds (``model_version_blobs``, for garbage
+collection), ``model_aliases`` (``UNIQUE (model_id, alias)``, pointing at a version row) and
+``model_tags`` (``version`` 0 marks a tag of the model itself, since versions start at 1).
+Models and versions are deleted softly (``deleted_at``), so a number is never handed out
+twice; the blobs, aliases and tags of a deleted version are removed. ``model_audit`` names
+its model rather than referencing it, so the log outlives the model.
+
+The pipeline step cache: ``step_cache`` (one row per cache key; ``run_id`` is a plain id, so
+an entry outlives a purged run; ``outputs`` is a JSON object of artifact refs) and
+``step_cache_blobs`` (every blob an entry's outputs hold, for garbage collection).
+
 Indexes serve search at 100k runs: the project/lifecycle/start-time listing, the
 ``key``-then-value lookups behind ``metrics.acc > 0.9`` or ``params.lr = '0.1'``, history
 reads, and the blob lookup of garbage collection.
@@ -62,10 +75,18 @@ __all__ = [
     "lineage_edges",
     "metadata",
     "metrics",
+    "model_aliases",
+    "model_audit",
+    "model_tags",
+    "model_version_blobs",
+    "model_versions",
     "params",
     "projects",
+    "registered_models",
     "run_artifacts",
     "runs",
+    "step_cache",
+    "step_cache_blobs",
     "tags",
     "value_prefix",
 ]
@@ -285,6 +306,140 @@ lineage_edges = Table(
     PrimaryKeyConstraint("run_id", "direction", "ref"),
     Index(None, "ref"),
     sqlite_with_rowid=False,
+)
+
+
+def _project_fk() -> Column[str]:
+    return Column("project_id", _Id, ForeignKey("projects.id", ondelete="SET NULL"))
+
+
+registered_models = Table(
+    "registered_models",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    _project_fk(),
+    Column("name", String(NAME_MAX), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("description", Text),
+    Column("deleted_at", BigInteger),
+    Index(None, "project_id"),
+)
+
+model_versions = Table(
+    "model_versions",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column(
+        "model_id",
+        _Id,
+        ForeignKey("registered_models.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _project_fk(),
+    Column("version", Integer, nullable=False),
+    Column("package_blob", _Blob, nullable=False),
+    Column("flavor", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("run_id", _Id, ForeignKey("runs.id", ondelete="SET NULL")),
+    Column("artifact_path", Text),
+    Column("created_by", String(NAME_MAX)),
+    Column("description", Text),
+    Column("created_at", BigInteger, nullable=False),
+    Column("deleted_at", BigInteger),
+    UniqueConstraint("model_id", "version"),
+    Index(None, "run_id"),
+    Index(None, "package_blob"),
+)
+
+model_version_blobs = Table(
+    "model_version_blobs",
+    metadata,
+    Column(
+        "version_id",
+        _Id,
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("blob", _Blob, nullable=False),
+    PrimaryKeyConstraint("version_id", "blob"),
+    Index(None, "blob"),
+)
+
+model_aliases = Table(
+    "model_aliases",
+    metadata,
+    Column(
+        "model_id",
+        _Id,
+        ForeignKey("registered_models.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("alias", String(64), nullable=False),
+    Column(
+        "version_id",
+        _Id,
+        ForeignKey("model_versions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("updated_at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("model_id", "alias"),
+    Index(None, "version_id"),
+)
+
+model_tags = Table(
+    "model_tags",
+    metadata,
+    Column(
+        "model_id",
+        _Id,
+        ForeignKey("registered_models.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("key", _Key, nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("model_id", "version", "key"),
+)
+
+model_audit = Table(
+    "model_audit",
+    metadata,
+    Column("id", _Id, primary_key=True),
+    Column("model_id", _Id, nullable=False),
+    Column("model", String(NAME_MAX), nullable=False),
+    _project_fk(),
+    Column("action", String(32), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("version", Integer),
+    Column("key", _Key),
+    Column("old_value", Text),
+    Column("new_value", Text),
+    Column("actor", String(NAME_MAX)),
+    Index("ix_model_audit_model", "model", "id"),
+)
+
+step_cache = Table(
+    "step_cache",
+    metadata,
+    Column("key", _Blob, primary_key=True),
+    Column("pipeline", String(NAME_MAX), nullable=False),
+    Column("step", String(NAME_MAX), nullable=False),
+    Column("run_id", _Id, nullable=False),
+    _project_fk(),
+    Column("created_at", BigInteger, nullable=False),
+    Column("outputs", Text, nullable=False),
+    Index(None, "pipeline", "step"),
+    Index(None, "project_id"),
+)
+
+step_cache_blobs = Table(
+    "step_cache_blobs",
+    metadata,
+    Column("key", _Blob, ForeignKey("step_cache.key", ondelete="CASCADE"), nullable=False),
+    Column("blob", _Blob, nullable=False),
+    PrimaryKeyConstraint("key", "blob"),
+    Index(None, "blob"),
 )
 
 #: Alembic's own bookkeeping table, declared as Alembic creates it, so that a fresh store can

@@ -2,7 +2,8 @@
 
 A thin facade: each method checks its arguments, then runs one function of the aggregate
 modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mod:`.search`,
-:mod:`.datasets`, :mod:`.lineage`) in one transaction through
+:mod:`.datasets`, :mod:`.lineage`, :mod:`.registry` with
+:mod:`.registry_reads` and :mod:`.registry_checks`, :mod:`.step_cache`) in one transaction through
 :class:`~loopml.store.sql.engine.Database`. Only entities leave.
 """
 
@@ -14,21 +15,25 @@ from sqlalchemy.engine import Connection
 
 from loopml.entities import (
     ArtifactEntry,
+    AuditEvent,
     Dataset,
     DatasetKind,
     DatasetVersion,
     FileEntry,
     LineageEdge,
     Metric,
+    ModelVersion,
     Page,
     Param,
     Project,
+    RegisteredModel,
     Run,
     RunSource,
     RunStatus,
     Tag,
     now_ms,
 )
+from loopml.entities.steps import StepCacheEntry
 from loopml.errors import InvalidInputError
 from loopml.store.base import LifecycleFilter, Store
 from loopml.store.filter.ast import Node, OrderBy
@@ -37,9 +42,13 @@ from loopml.store.sql import (
     datasets,
     lineage,
     projects,
+    registry,
+    registry_checks,
+    registry_reads,
     rundata,
     runs,
     search,
+    step_cache,
     validation,
 )
 from loopml.store.sql.engine import Database
@@ -232,7 +241,13 @@ class SqlStore(Store):
         return self._db.run(lambda c: artifacts.list_artifacts(c, run_id, prefix))
 
     def referenced_blobs(self) -> set[str]:
-        return self._db.run(artifacts.referenced_blobs)
+        return self._db.run(
+            lambda c: (
+                artifacts.referenced_blobs(c)
+                | registry_reads.referenced_blobs(c)
+                | step_cache.referenced_blobs(c)
+            )
+        )
 
     # -- datasets -------------------------------------------------------------------------
     def create_dataset_version(
@@ -300,3 +315,145 @@ class SqlStore(Store):
         if not refs:
             return []
         return self._db.run(lambda c: lineage.lineage_of_refs(c, refs))
+
+    # -- model registry -------------------------------------------------------------------
+    def create_model_version(
+        self,
+        name: str,
+        *,
+        package_blob: str,
+        file_blobs: Sequence[str],
+        flavor: str,
+        source: str,
+        run_id: str | None = None,
+        artifact_path: str | None = None,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        actor: str | None = None,
+        project: str | None = None,
+    ) -> ModelVersion:
+        new = registry_checks.prepare_version(
+            name,
+            package_blob=package_blob,
+            file_blobs=file_blobs,
+            flavor=flavor,
+            source=source,
+            run_id=run_id,
+            artifact_path=artifact_path,
+            description=description,
+            tags=tags,
+            actor=actor,
+            project=project,
+        )
+        return self._db.run(lambda c: registry.create_version(c, new), mode="write")
+
+    def get_registered_model(self, name: str) -> RegisteredModel:
+        registry_checks.check_model_name(name)
+        return self._db.run(lambda c: registry_reads.get_model(c, name))
+
+    def list_registered_models(self) -> list[RegisteredModel]:
+        return self._db.run(registry_reads.list_models)
+
+    def list_model_versions(self, name: str) -> list[ModelVersion]:
+        registry_checks.check_model_name(name)
+        return self._db.run(lambda c: registry_reads.list_versions(c, name))
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        registry_checks.check_model_name(name)
+        number = registry_checks.check_version(version)
+        return self._db.run(lambda c: registry_reads.get_version(c, name, number))
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        registry_checks.check_model_name(name)
+        registry_checks.check_alias(alias, allow_latest=True)
+        return self._db.run(lambda c: registry_reads.get_version_by_alias(c, name, alias))
+
+    def set_model_alias(
+        self, name: str, alias: str, version: int, *, actor: str | None = None
+    ) -> None:
+        registry_checks.check_model_name(name)
+        registry_checks.check_alias(alias)
+        number = registry_checks.check_version(version)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.set_alias(c, name, alias, number, who), mode="write")
+
+    def delete_model_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
+        registry_checks.check_model_name(name)
+        registry_checks.check_alias(alias)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.delete_alias(c, name, alias, who), mode="write")
+
+    def set_model_tag(
+        self,
+        name: str,
+        key: str,
+        value: str,
+        *,
+        version: int | None = None,
+        actor: str | None = None,
+    ) -> None:
+        registry_checks.check_model_name(name)
+        key, value = registry_checks.check_tag(key, value)
+        number = None if version is None else registry_checks.check_version(version)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.set_tag(c, name, key, value, number, who), mode="write")
+
+    def delete_model_tag(
+        self, name: str, key: str, *, version: int | None = None, actor: str | None = None
+    ) -> None:
+        registry_checks.check_model_name(name)
+        validation.check_key(key, "tag")
+        number = None if version is None else registry_checks.check_version(version)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.delete_tag(c, name, key, number, who), mode="write")
+
+    def set_model_description(
+        self,
+        name: str,
+        description: str,
+        *,
+        version: int | None = None,
+        actor: str | None = None,
+    ) -> None:
+        registry_checks.check_model_name(name)
+        text = None if description is None else registry_checks.check_description(description)
+        number = None if version is None else registry_checks.check_version(version)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.set_description(c, name, text, number, who), mode="write")
+
+    def delete_model_version(self, name: str, version: int, *, actor: str | None = None) -> None:
+        registry_checks.check_model_name(name)
+        number = registry_checks.check_version(version)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.delete_version(c, name, number, who), mode="write")
+
+    def delete_registered_model(self, name: str, *, actor: str | None = None) -> None:
+        registry_checks.check_model_name(name)
+        who = registry_checks.check_actor(actor)
+        self._db.run(lambda c: registry.delete_model(c, name, who), mode="write")
+
+    def list_model_audit(self, name: str, *, version: int | None = None) -> list[AuditEvent]:
+        registry_checks.check_model_name(name)
+        number = None if version is None else registry_checks.check_version(version)
+        return self._db.run(lambda c: registry_reads.list_audit(c, name, number))
+
+    # -- pipeline step cache --------------------------------------------------------------
+    def get_step_cache(self, key: str) -> StepCacheEntry | None:
+        step_cache.check_key(key)
+        return self._db.run(lambda c: step_cache.get_entry(c, key))
+
+    def put_step_cache(self, entry: StepCacheEntry) -> None:
+        clean = step_cache.check_entry(entry)
+        self._db.run(lambda c: step_cache.put_entry(c, clean), mode="write")
+
+    def list_step_cache(
+        self, *, pipeline: str | None = None, step: str | None = None
+    ) -> list[StepCacheEntry]:
+        return self._db.run(lambda c: step_cache.list_entries(c, pipeline, step))
+
+    def delete_step_cache(
+        self, keys: Sequence[str] | None = None, *, pipeline: str | None = None
+    ) -> int:
+        if keys is not None:
+            keys = [step_cache.check_key(key) for key in keys]
+        return self._db.run(lambda c: step_cache.delete_entries(c, keys, pipeline), mode="write")
