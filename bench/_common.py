@@ -217,6 +217,37 @@ def run_worker(
     raise WorkerError(f"{' '.join(cmd)} printed no JSON object", "\n".join(err_tail))
 
 
+def run_slots(
+    bar: Any,
+    workers: Sequence[tuple[str, Path | str, Path | str]],
+    args_for: Callable[[str], list[str]],
+    *,
+    peer: str,
+    results: dict[str, dict[str, Any] | None],
+    failures: list[str],
+    timeout: float | None = None,
+) -> None:
+    """Run each ``(slot, python, script)`` worker in turn with ``args_for(slot)``, showing
+    its progress on ``bar``; put its JSON in ``results[slot]``, or its label in ``failures``
+    (with the tail of its stderr printed) when it fails."""
+    for slot, python, script in workers:
+        label = "loopml" if slot == "loopml" else peer
+        task = bar.add_task(f"{label}: starting")
+        try:
+            results[slot] = run_worker(
+                python,
+                script,
+                args_for(slot),
+                on_progress=lambda text, t=task, n=label: bar.update(t, description=f"{n}: {text}"),
+                timeout=timeout,
+            )
+        except WorkerError as exc:
+            failures.append(label)
+            bar.console.print(f"[bold red]{label} worker failed:[/] {exc}")
+            bar.console.print(exc.stderr_tail, markup=False, highlight=False)
+        bar.remove_task(task)
+
+
 def progress(text: str) -> None:
     """For workers: tell the parent what is running now (relayed to its progress bar)."""
     print(PROGRESS_PREFIX + text, file=sys.stderr, flush=True)

@@ -42,7 +42,6 @@ from _common import (
     BENCH_DIR,
     Figure,
     Target,
-    WorkerError,
     command_line,
     figures_json,
     figures_markdown,
@@ -51,7 +50,7 @@ from _common import (
     prepare_peer_venv,
     print_table,
     project_python,
-    run_worker,
+    run_slots,
 )
 from _models_driver import NET_MODULE, NET_SOURCE
 
@@ -288,31 +287,22 @@ def run_workers(
             if peer_python is None or not ensure_peer_extras(bar, err, peer_python):
                 return results, failures, 2
             workers.append(("peer", peer_python, BENCH_DIR / "_models_mlflow.py"))
-        for slot, python, script in workers:
-            label = "loopml" if slot == "loopml" else PEER
-            task = bar.add_task(f"{label}: starting")
-            try:
-                results[slot] = run_worker(
-                    python,
-                    script,
-                    [
-                        "--workdir",
-                        str(tmp / slot),
-                        "--sizes",
-                        json.dumps(sizes),
-                        "--netdir",
-                        str(net_dir),
-                    ],
-                    on_progress=lambda text, t=task, n=label: bar.update(
-                        t, description=f"{n}: {text}"
-                    ),
-                    timeout=WORKER_TIMEOUT_S,
-                )
-            except WorkerError as exc:
-                failures.append(label)
-                bar.console.print(f"[bold red]{label} worker failed:[/] {exc}")
-                bar.console.print(exc.stderr_tail, markup=False, highlight=False)
-            bar.remove_task(task)
+        run_slots(
+            bar,
+            workers,
+            lambda slot: [
+                "--workdir",
+                str(tmp / slot),
+                "--sizes",
+                json.dumps(sizes),
+                "--netdir",
+                str(net_dir),
+            ],
+            peer=PEER,
+            results=results,
+            failures=failures,
+            timeout=WORKER_TIMEOUT_S,
+        )
     return results, failures, 0
 
 

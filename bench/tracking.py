@@ -32,7 +32,6 @@ from _common import (
     WORKERS_DIR,
     Figure,
     Target,
-    WorkerError,
     command_line,
     figures_json,
     figures_markdown,
@@ -40,7 +39,7 @@ from _common import (
     prepare_peer_venv,
     print_table,
     project_python,
-    run_worker,
+    run_slots,
 )
 
 PEER = "MLflow"
@@ -258,31 +257,22 @@ def main(argv: list[str] | None = None) -> int:
                 if peer_python is None:
                     return 2
                 workers.append(("peer", peer_python, WORKERS_DIR / f"{PEER_VENV}_tracking.py"))
-            for slot, python, script in workers:
-                label = "loopml" if slot == "loopml" else PEER
-                task = bar.add_task(f"{label}: starting")
-                try:
-                    results[slot] = run_worker(
-                        python,
-                        script,
-                        [
-                            "--workdir",
-                            str(tmp / slot),
-                            "--sizes",
-                            json.dumps(sizes),
-                            "--artifact",
-                            str(artifact),
-                        ],
-                        on_progress=lambda text, t=task, n=label: bar.update(
-                            t, description=f"{n}: {text}"
-                        ),
-                        timeout=WORKER_TIMEOUT_S,
-                    )
-                except WorkerError as exc:
-                    failures.append(label)
-                    bar.console.print(f"[bold red]{label} worker failed:[/] {exc}")
-                    bar.console.print(exc.stderr_tail, markup=False, highlight=False)
-                bar.remove_task(task)
+            run_slots(
+                bar,
+                workers,
+                lambda slot: [
+                    "--workdir",
+                    str(tmp / slot),
+                    "--sizes",
+                    json.dumps(sizes),
+                    "--artifact",
+                    str(artifact),
+                ],
+                peer=PEER,
+                results=results,
+                failures=failures,
+                timeout=WORKER_TIMEOUT_S,
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
