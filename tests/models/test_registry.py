@@ -67,3 +67,20 @@ def test_bad_input_names_the_field(tracking: str, logreg: Any) -> None:
         loopml.models.set_alias("churn", "champion", 7)
     with pytest.raises(InvalidInputError):
         loopml.models.register_model("models:/churn/1", "bad name")
+
+
+def test_register_refuses_a_manifest_naming_files_outside_its_folder(
+    tracking: str, logreg: Any, tmp_path: Path
+) -> None:
+    from loopml.models.package import FileInfo, ModelManifest
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not part of any model")
+    folder = tmp_path / "pkg"
+    loopml.models.save_model(logreg, folder)
+    manifest = ModelManifest.read(folder)
+    files = {**manifest.files, "../secret.txt": FileInfo("0" * 64, 21)}
+    manifest.with_(files=files).write(folder)
+    with pytest.raises(InvalidInputError) as info:
+        loopml.models.register_model(str(folder), "churn")
+    assert info.value.field == "files"

@@ -107,8 +107,17 @@ def register_model(
         folder = location.folder
         package_blob = ctx.objects.put_file(folder / MANIFEST_NAME).hex
         file_blobs = [package_blob]
+        root = folder.resolve()
         for rel, info in manifest.files.items():
-            blob = ctx.objects.put_file(folder / rel)
+            path = (folder / rel).resolve()
+            if not path.is_relative_to(root):
+                raise InvalidInputError(
+                    f"the manifest names {rel!r}, outside the package folder",
+                    field="files",
+                    uri=source,
+                    hint="a package lists only its own files; save the model again",
+                )
+            blob = ctx.objects.put_file(path)
             if blob.hex != info.blake3:
                 raise CorruptObjectError(
                     f"{folder / rel} changed since the package was saved",
