@@ -549,3 +549,36 @@ def figures_markdown(
     for note in notes:
         lines.append(f"- {note}")
     return "\n".join(lines) + "\n"
+
+
+def emit_report(
+    out: Any,
+    err: Any,
+    figures: Sequence[Figure],
+    *,
+    title: str,
+    peer_name: str,
+    meta: dict[str, Any],
+    notes: Sequence[str],
+    markdown: bool,
+    raw: dict[str, Any] | None,
+    failures: Sequence[str],
+) -> int:
+    """The tail every bench shares after its table: the markdown section (``--markdown``),
+    the figures as JSON with ``raw`` (``--json``, raw not None), and the failures; the exit
+    status (1 if anything failed)."""
+    if markdown:
+        out.print()
+        out.print(
+            figures_markdown(figures, title=title, peer_name=peer_name, meta=meta, notes=notes),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    if raw is not None:
+        meta["raw"] = raw
+        print(figures_json(figures, meta))
+    if failures:
+        err.print(f"[bold red]failed:[/] {', '.join(failures)}", highlight=False)
+        return 1
+    return 0

@@ -43,8 +43,7 @@ from _common import (
     Figure,
     Target,
     command_line,
-    figures_json,
-    figures_markdown,
+    emit_report,
     machine_info,
     package_version,
     prepare_peer_venv,
@@ -357,21 +356,18 @@ def main(argv: list[str] | None = None) -> int:
     title = "Models: loopml vs " + peer_label + (" (--quick)" if args.quick else "")
 
     print_table(figures, title=title, peer_name=peer_label, console=out)
-    if args.markdown:
-        out.print()
-        out.print(
-            figures_markdown(figures, title=title, peer_name=peer_label, meta=meta, notes=notes),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-    if args.json:
-        meta["raw"] = {"loopml": lm, "mlflow": pe}
-        print(figures_json(figures, meta))
-    if failures:
-        err.print(f"[bold red]failed:[/] {', '.join(failures)}")
-        return 1
-    return 0
+    return emit_report(
+        out,
+        err,
+        figures,
+        title=title,
+        peer_name=peer_label,
+        meta=meta,
+        notes=notes,
+        markdown=args.markdown,
+        raw={"loopml": lm, "mlflow": pe} if args.json else None,
+        failures=failures,
+    )
 
 
 if __name__ == "__main__":

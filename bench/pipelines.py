@@ -44,8 +44,7 @@ from _common import (
     Target,
     WorkerError,
     command_line,
-    figures_json,
-    figures_markdown,
+    emit_report,
     machine_info,
     median,
     package_version,
@@ -654,17 +653,18 @@ def main(argv: list[str] | None = None) -> int:
     peer_label = f"{PEER} {versions['dvc']}" if "dvc" in versions else PEER
     title = "Pipelines: loopml vs " + peer_label + (" (--quick)" if args.quick else "")
     print_table(figures, title=title, peer_name=peer_label, console=out)
-    if args.markdown:
-        md = figures_markdown(figures, title=title, peer_name=peer_label, meta=meta, notes=notes)
-        out.print()
-        out.print(md, markup=False, highlight=False, soft_wrap=True)
-    if args.json:
-        meta["raw"] = {"loopml": lm, "dvc": pe, "engine": engine, "fan": fan}
-        print(figures_json(figures, meta))
-    if failures:
-        err.print(f"[bold red]failed:[/] {', '.join(failures)}", highlight=False)
-        return 1
-    return 0
+    return emit_report(
+        out,
+        err,
+        figures,
+        title=title,
+        peer_name=peer_label,
+        meta=meta,
+        notes=notes,
+        markdown=args.markdown,
+        raw={"loopml": lm, "dvc": pe, "engine": engine, "fan": fan} if args.json else None,
+        failures=failures,
+    )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,7 @@ from _common import (
     Figure,
     Target,
     command_line,
-    figures_json,
-    figures_markdown,
+    emit_report,
     machine_info,
     prepare_peer_venv,
     print_table,
@@ -300,21 +299,18 @@ def main(argv: list[str] | None = None) -> int:
     for note in notes:
         if note.startswith("WARNING"):
             out.print(f"[yellow]{note}[/]", highlight=False)
-    if args.markdown:
-        out.print()
-        out.print(
-            figures_markdown(figures, title=title, peer_name=peer_label, meta=meta, notes=notes),
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-    if args.json:
-        meta["raw"] = {"loopml": lm, "mlflow": pe}
-        print(figures_json(figures, meta))
-    if failures:
-        err.print(f"[bold red]failed:[/] {', '.join(failures)}")
-        return 1
-    return 0
+    return emit_report(
+        out,
+        err,
+        figures,
+        title=title,
+        peer_name=peer_label,
+        meta=meta,
+        notes=notes,
+        markdown=args.markdown,
+        raw={"loopml": lm, "mlflow": pe} if args.json else None,
+        failures=failures,
+    )
 
 
 if __name__ == "__main__":

@@ -145,6 +145,10 @@ def resolve_function(task: StepTask) -> Callable[..., Any]:
         if task.function_bytes is not None:
             import cloudpickle
 
+            # Not a stored artifact: the driver of this very run pickled its own step function
+            # (one defined in __main__ or inside a function, which cannot be imported by path)
+            # and handed the bytes to its own worker through the pool's pipe or Ray. Nothing
+            # read from the object store or a file is ever unpickled without allow_pickle.
             func = cloudpickle.loads(task.function_bytes)
         else:
             from loopml.pipelines.imports import import_object
