@@ -18,6 +18,7 @@ from loopml.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from loopml.store.sql import sqlite_direct
 from loopml.store.sql.schema import latest_metrics, metrics, params, run_artifacts, tags
 from loopml.store.sql.store import SqlStore
 
@@ -182,11 +183,22 @@ def recorded(store: SqlStore) -> Iterator[list[str]]:
         if not statement.lstrip().upper().startswith("BEGIN"):
             statements.append(statement.lstrip().split(None, 1)[0].upper())
 
+    if store._direct is not None:  # SQLite file: the frequent calls go through sqlite3
+        direct = sqlite_direct._Connection
+        original = direct.exec_driver_sql
+
+        def traced(self: object, statement: str, parameters: object = None) -> object:
+            record(None, None, statement)
+            return original(self, statement, parameters)  # type: ignore[arg-type]
+
+        direct.exec_driver_sql = traced  # type: ignore[assignment,method-assign]
     event.listen(store._db.engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
         event.remove(store._db.engine, "before_cursor_execute", record)
+        if store._direct is not None:
+            direct.exec_driver_sql = original  # type: ignore[method-assign]
 
 
 def test_get_runs_is_two_queries_whatever_the_number(store: SqlStore) -> None:

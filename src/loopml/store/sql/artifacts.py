@@ -5,17 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, union
-from sqlalchemy.engine import Connection
-
 from loopml.entities import ArtifactEntry
 from loopml.errors import InvalidInputError
 from loopml.store.sql import validation
-from loopml.store.sql.engine import dialect_insert
+from loopml.store.sql.driver import DriverConnection, driver_sql
 from loopml.store.sql.runs import require_run
-from loopml.store.sql.schema import dataset_files, dataset_versions, run_artifacts
 
 __all__ = ["check_entries", "list_artifacts", "record_artifacts", "referenced_blobs"]
+
+#: A path recorded again points at the new blob.
+_UPSERT = (
+    "INSERT INTO run_artifacts (run_id, path, blob, size, created_at) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (run_id, path) DO UPDATE SET blob = excluded.blob, size = excluded.size,"
+    " created_at = excluded.created_at"
+)
+_LIST = "SELECT run_id, path, blob, size, created_at FROM run_artifacts WHERE run_id = ?"
+_ORDER = " ORDER BY path"
+_UNDER = " AND (path = ? OR substr(path, 1, ?) = ?)"
+_REFERENCED = (
+    "SELECT blob FROM run_artifacts UNION SELECT blob FROM dataset_files"
+    " UNION SELECT manifest_blob FROM dataset_versions"
+    " UNION SELECT schema_blob FROM dataset_versions WHERE schema_blob IS NOT NULL"
+    " UNION SELECT profile_blob FROM dataset_versions WHERE profile_blob IS NOT NULL"
+)
 
 
 def check_entries(run_id: str, entries: Sequence[ArtifactEntry]) -> list[ArtifactEntry]:
@@ -45,62 +57,31 @@ def check_entries(run_id: str, entries: Sequence[ArtifactEntry]) -> list[Artifac
     return list(clean.values())
 
 
-def record_artifacts(conn: Connection, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
+def record_artifacts(conn: DriverConnection, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
     """Map each entry's path to its blob; a path recorded again points at the new blob."""
     require_run(conn, run_id, write=True)
     if not entries:
         return
-    upsert = dialect_insert(conn, run_artifacts)
-    conn.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[run_artifacts.c.run_id, run_artifacts.c.path],
-            set_={
-                "blob": upsert.excluded.blob,
-                "size": upsert.excluded.size,
-                "created_at": upsert.excluded.created_at,
-            },
-        ),
-        [
-            {
-                "run_id": e.run_id,
-                "path": e.path,
-                "blob": e.blob,
-                "size": e.size,
-                "created_at": e.created_at,
-            }
-            for e in entries
-        ],
-    )
+    rows = [(e.run_id, e.path, e.blob, e.size, e.created_at) for e in entries]
+    conn.exec_driver_sql(driver_sql(conn, _UPSERT), rows)
 
 
-def list_artifacts(conn: Connection, run_id: str, prefix: str) -> list[ArtifactEntry]:
+def list_artifacts(conn: DriverConnection, run_id: str, prefix: str) -> list[ArtifactEntry]:
     """The run's files under folder ``prefix`` ("" for all): "a/b" matches "a/b" and
     "a/b/x", not "a/bc". Matching is exact (case-sensitive) on both databases."""
     require_run(conn, run_id)
-    table = run_artifacts
-    query = select(table).where(table.c.run_id == run_id).order_by(table.c.path)
     folder = prefix.strip("/")
     if folder:
         folder = validation.check_artifact_path(folder, "prefix")
         below = folder + "/"
-        query = query.where(
-            or_(table.c.path == folder, func.substr(table.c.path, 1, len(below)) == below)
-        )
-    return [
-        ArtifactEntry(row.run_id, row.path, row.blob, row.size, row.created_at)
-        for row in conn.execute(query)
-    ]
+        sql = driver_sql(conn, _LIST + _UNDER + _ORDER)
+        rows = conn.exec_driver_sql(sql, (run_id, folder, len(below), below)).all()
+    else:
+        rows = conn.exec_driver_sql(driver_sql(conn, _LIST + _ORDER), (run_id,)).all()
+    return [ArtifactEntry(*row) for row in rows]
 
 
-def referenced_blobs(conn: Connection) -> set[str]:
+def referenced_blobs(conn: DriverConnection) -> set[str]:
     """Every blob some record points at: run artifacts, dataset files, and the manifests,
     schemas and profiles of dataset versions (one ``UNION`` query)."""
-    versions = dataset_versions.c
-    query = union(
-        select(run_artifacts.c.blob),
-        select(dataset_files.c.blob),
-        select(versions.manifest_blob),
-        select(versions.schema_blob).where(versions.schema_blob.is_not(None)),
-        select(versions.profile_blob).where(versions.profile_blob.is_not(None)),
-    )
-    return set(conn.execute(query).scalars())
+    return {row[0] for row in conn.exec_driver_sql(driver_sql(conn, _REFERENCED)).all()}

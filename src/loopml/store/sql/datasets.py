@@ -34,17 +34,15 @@ from functools import cache
 from itertools import pairwise
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
-
-from sqlalchemy.engine import Connection
+from typing import Any, cast
 
 from loopml.entities import Dataset, DatasetKind, DatasetVersion, FileEntry, new_id, now_ms
 from loopml.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
 from loopml.store.sql import validation
-from loopml.store.sql.engine import driver_sql
+from loopml.store.sql.driver import DriverConnection, driver_sql, fetch_tuples
+from loopml.store.sql.limits import BLOB_MAX
 from loopml.store.sql.projects import ensure_project_id
 from loopml.store.sql.runs import require_run
-from loopml.store.sql.schema import BLOB_MAX
 
 __all__ = [
     "DATASET_PATH_MAX_BYTES",
@@ -316,7 +314,7 @@ def _check_mode(mode: object, path: str) -> int:
 
 
 # -- writing ----------------------------------------------------------------------------------
-def create_version(conn: Connection, new: NewVersion) -> tuple[DatasetVersion, bool]:
+def create_version(conn: DriverConnection, new: NewVersion) -> tuple[DatasetVersion, bool]:
     """Record ``new`` (and its dataset, if new); the version and whether it is new.
 
     Raises:
@@ -355,7 +353,7 @@ def create_version(conn: Connection, new: NewVersion) -> tuple[DatasetVersion, b
     )
 
 
-def _insert_files(conn: Connection, new: NewVersion) -> None:
+def _insert_files(conn: DriverConnection, new: NewVersion) -> None:
     if not new.files:
         return
     if conn.dialect.name == "sqlite":
@@ -366,7 +364,7 @@ def _insert_files(conn: Connection, new: NewVersion) -> None:
     conn.exec_driver_sql(driver_sql(conn, _INSERT_FILES_PG), columns)
 
 
-def _find_content(conn: Connection, new: NewVersion) -> Sequence[Any] | None:
+def _find_content(conn: DriverConnection, new: NewVersion) -> Sequence[Any] | None:
     """The row of :data:`_FIND_CONTENT` for ``new``; None when there is no such dataset.
 
     Raises:
@@ -381,7 +379,7 @@ def _find_content(conn: Connection, new: NewVersion) -> Sequence[Any] | None:
             field="dataset",
             hint=f"choose another name, or add the version to project {found[1]!r}",
         )
-    return found
+    return cast("Sequence[Any] | None", found)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -432,7 +430,7 @@ def _to_dataset(row: Sequence[Any]) -> Dataset:
     )
 
 
-def get_dataset(conn: Connection, name: str) -> Dataset:
+def get_dataset(conn: DriverConnection, name: str) -> Dataset:
     """Dataset ``name`` with its latest version and version count. Raises NotFoundError."""
     sql = driver_sql(conn, f"{_DATASETS} WHERE d.name = ?{_DATASETS_GROUP}")
     row = conn.exec_driver_sql(sql, (name,)).first()
@@ -441,7 +439,7 @@ def get_dataset(conn: Connection, name: str) -> Dataset:
     return _to_dataset(row)
 
 
-def list_datasets(conn: Connection, project: str | None) -> list[Dataset]:
+def list_datasets(conn: DriverConnection, project: str | None) -> list[Dataset]:
     """The datasets of ``project`` (all when None), by name (code point order)."""
     if project is None:
         rows = conn.exec_driver_sql(driver_sql(conn, _DATASETS + _DATASETS_GROUP)).all()
@@ -451,7 +449,7 @@ def list_datasets(conn: Connection, project: str | None) -> list[Dataset]:
     return sorted(map(_to_dataset, rows), key=lambda dataset: dataset.name)
 
 
-def list_dataset_versions(conn: Connection, name: str) -> list[DatasetVersion]:
+def list_dataset_versions(conn: DriverConnection, name: str) -> list[DatasetVersion]:
     """Every version of dataset ``name``, newest first. Raises NotFoundError."""
     rows = conn.exec_driver_sql(driver_sql(conn, _ALL_VERSIONS), (name,)).all()
     if not rows:
@@ -459,7 +457,7 @@ def list_dataset_versions(conn: Connection, name: str) -> list[DatasetVersion]:
     return [_to_version(row) for row in rows if row[0] is not None]
 
 
-def get_dataset_version(conn: Connection, name: str, version: int | None) -> DatasetVersion:
+def get_dataset_version(conn: DriverConnection, name: str, version: int | None) -> DatasetVersion:
     """Version ``version`` of dataset ``name`` (None: the latest). Raises NotFoundError."""
     if version is None:
         row = conn.exec_driver_sql(driver_sql(conn, _FIND_LATEST), (name,)).first()
@@ -479,11 +477,10 @@ def get_dataset_version(conn: Connection, name: str, version: int | None) -> Dat
     return _to_version(row[1:])
 
 
-def get_dataset_files(conn: Connection, version_id: str) -> list[FileEntry]:
+def get_dataset_files(conn: DriverConnection, version_id: str) -> list[FileEntry]:
     """The files of version ``version_id``, by path. Raises NotFoundError."""
     result = conn.exec_driver_sql(driver_sql(conn, _files_sql(conn.dialect.name)), (version_id,))
-    rows = result.cursor.fetchall()  # the driver's own tuples: no Row built per file
-    result.close()
+    rows = fetch_tuples(result)
     if (
         not rows
         and conn.exec_driver_sql(driver_sql(conn, _VERSION_EXISTS), (version_id,)).first() is None

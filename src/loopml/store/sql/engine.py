@@ -29,14 +29,12 @@ child after ``os.fork``, so a child process opens its own connections.
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import os
 import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -46,12 +44,13 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from loopml.errors import (
-    ConflictError,
     InvalidInputError,
     LoopmlError,
     MissingExtraError,
     StoreError,
 )
+from loopml.store.sql.driver import driver_sql, text_list
+from loopml.store.sql.failures import BUSY_RETRIES, SQLITE_HINT, database_error, is_busy_text
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PgInsert
@@ -77,12 +76,6 @@ Mode = Literal["read", "write", "exclusive"]
 MIGRATION_LOCK_ID = 0x6C6F_6F70_6D6C
 
 _BEGIN = {"read": "BEGIN", "write": "BEGIN IMMEDIATE", "exclusive": "BEGIN EXCLUSIVE"}
-_BUSY_RETRIES = 3
-_BUSY_WORDS = ("database is locked", "database is busy", "database table is locked")
-_SQLITE_HINT = "check that the folder exists and is writable and that the file is a database"
-_PG_HINT = (
-    "check that the PostgreSQL server is running and that host, port, user and database are right"
-)
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _fork_hook_installed = False
@@ -198,7 +191,7 @@ class Database:
             raise StoreError(
                 f"cannot create the database folder for {self.uri}: {exc}",
                 uri=self.uri,
-                hint=_SQLITE_HINT,
+                hint=SQLITE_HINT,
             ) from exc
         if self._memory_lock is None:
             _track_for_fork(self.engine)
@@ -231,7 +224,7 @@ class Database:
                             conn.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK_ID)))
                         return work(conn)
             except sa_exc.DBAPIError as exc:
-                if attempt < _BUSY_RETRIES and self.is_busy(exc):
+                if attempt < BUSY_RETRIES and self.is_busy(exc):
                     attempt += 1
                     time.sleep(0.05 * 2**attempt * (0.5 + random.random()))  # noqa: S311
                     continue
@@ -249,25 +242,18 @@ class Database:
 
     def is_busy(self, exc: sa_exc.DBAPIError) -> bool:
         """True when SQLite reports a lock it did not get within the busy timeout."""
-        text = str(exc.orig).lower()
-        return self.is_sqlite and any(word in text for word in _BUSY_WORDS)
+        return self.is_sqlite and is_busy_text(str(exc.orig))
 
     def error(self, exc: Exception) -> LoopmlError:
         """The loopml error for a SQLAlchemy/driver failure on this database."""
         orig = getattr(exc, "orig", None) or exc
-        detail = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-        if self._password:
-            detail = detail.replace(self._password, "***")
-        if isinstance(exc, sa_exc.IntegrityError):
-            return ConflictError(
-                f"the write contradicts stored data: {detail}",
-                uri=self.uri,
-                hint="the record may have been written concurrently; read it again",
-            )
-        hint = _SQLITE_HINT if self.is_sqlite else _PG_HINT
-        if isinstance(exc, sa_exc.DBAPIError) and self.is_busy(exc):
-            hint = "another process held the database lock for too long; retry later"
-        return StoreError(f"database error on {self.uri}: {detail}", uri=self.uri, hint=hint)
+        return database_error(
+            orig,
+            uri=self.uri,
+            sqlite=self.is_sqlite,
+            integrity=isinstance(exc, sa_exc.IntegrityError),
+            password=self._password,
+        )
 
 
 def dialect_insert(conn: Connection, table: Table) -> SqliteInsert | PgInsert:
@@ -279,30 +265,3 @@ def dialect_insert(conn: Connection, table: Table) -> SqliteInsert | PgInsert:
     from sqlalchemy.dialects.postgresql import insert as pg_insert
 
     return pg_insert(table)
-
-
-def driver_sql(conn: Connection, sql: str) -> str:
-    """``sql``, written with ``?`` placeholders and ``IN_TEXT_LIST(?)``, in the driver's terms.
-
-    The hot statements are plain SQL run with :meth:`Connection.exec_driver_sql` and rows of
-    tuples: no statement is built or compiled per call, and an ``executemany`` hands the
-    tuples to the driver untouched. ``IN_TEXT_LIST(?)`` takes one parameter made by
-    :func:`text_list` (a JSON array on SQLite, an array on PostgreSQL), so a list of any
-    length binds as one value. Identifiers that are keywords somewhere (``"key"``,
-    ``"user"``, ``"timestamp"``) must be quoted in ``sql``.
-    """
-    return _translate(sql, conn.dialect.name)
-
-
-@functools.cache
-def _translate(sql: str, dialect: str) -> str:
-    if dialect == "sqlite":
-        return sql.replace("IN_TEXT_LIST(?)", "IN (SELECT value FROM json_each(?))")
-    return sql.replace("%", "%%").replace("IN_TEXT_LIST(?)", "= ANY(?)").replace("?", "%s")
-
-
-def text_list(conn: Connection, values: Sequence[str]) -> object:
-    """The parameter of an ``IN_TEXT_LIST(?)`` of :func:`driver_sql` holding ``values``."""
-    if conn.dialect.name == "sqlite":
-        return json.dumps(list(values))
-    return list(values)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.engine import Connection
-
 from loopml.entities import Lifecycle, LineageEdge
 from loopml.errors import ConflictError, InvalidInputError, NotFoundError
 from loopml.store.sql import validation
-from loopml.store.sql.engine import driver_sql, text_list
+from loopml.store.sql.driver import DriverConnection, driver_sql, text_list
 
 __all__ = [
     "DIRECTIONS",
@@ -90,7 +88,7 @@ def check_edges(edges: Sequence[LineageEdge]) -> list[_Edge]:
     return list(clean.values())
 
 
-def add_lineage(conn: Connection, edges: Sequence[_Edge]) -> None:
+def add_lineage(conn: DriverConnection, edges: Sequence[_Edge]) -> None:
     """Insert the edges that are not stored yet, each with its run's project.
 
     Raises:
@@ -128,7 +126,7 @@ def add_lineage(conn: Connection, edges: Sequence[_Edge]) -> None:
     conn.exec_driver_sql(driver_sql(conn, _INSERT_EDGES), rows)
 
 
-def _edges(conn: Connection, sql: str, values: Sequence[str]) -> list[LineageEdge]:
+def _edges(conn: DriverConnection, sql: str, values: Sequence[str]) -> list[LineageEdge]:
     """The edges of ``sql`` for ``values``, oldest first (ties: by run, direction, ref)."""
     result = conn.exec_driver_sql(driver_sql(conn, sql), (text_list(conn, values),))
     rows = sorted(result.all(), key=lambda row: (row[3], row[0], row[1], row[2]))
@@ -138,11 +136,11 @@ def _edges(conn: Connection, sql: str, values: Sequence[str]) -> list[LineageEdg
     ]
 
 
-def lineage_of_runs(conn: Connection, run_ids: Sequence[str]) -> list[LineageEdge]:
+def lineage_of_runs(conn: DriverConnection, run_ids: Sequence[str]) -> list[LineageEdge]:
     """Every edge of the runs ``run_ids`` (unknown ids have none), in both directions."""
     return _edges(conn, _OF_RUNS, list(dict.fromkeys(run_ids)))
 
 
-def lineage_of_refs(conn: Connection, refs: Sequence[str]) -> list[LineageEdge]:
+def lineage_of_refs(conn: DriverConnection, refs: Sequence[str]) -> list[LineageEdge]:
     """Every edge whose ref is one of ``refs``, in both directions."""
     return _edges(conn, _OF_REFS, list(dict.fromkeys(refs)))

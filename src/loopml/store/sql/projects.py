@@ -2,38 +2,29 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Row, Select, and_, bindparam, func, select
-from sqlalchemy.engine import Connection
+from typing import Any
 
 from loopml.entities import Lifecycle, Project, new_id, now_ms
 from loopml.errors import NotFoundError
-from loopml.store.sql.engine import dialect_insert
-from loopml.store.sql.schema import projects, runs
+from loopml.store.sql.driver import DriverConnection, driver_sql
 
 __all__ = ["ensure_project_id", "get_or_create_project", "get_project", "list_projects"]
 
-_PROJECT_ID = select(projects.c.id).where(projects.c.name == bindparam("name"))
+_PROJECT_ID = "SELECT id FROM projects WHERE name = ?"
+_INSERT = (
+    "INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING"
+)
+#: Projects with the count and latest start time of their active runs (one query).
+_WITH_COUNTS = (
+    "SELECT p.id, p.name, p.created_at, p.description, count(r.id), max(r.start_time)"
+    " FROM projects p LEFT OUTER JOIN runs r ON r.project_id = p.id AND r.lifecycle = ?"
+)
+_ACTIVE = Lifecycle.ACTIVE.value
+_GROUP = " GROUP BY p.id, p.name, p.created_at, p.description ORDER BY p.name"
+_ONE = _WITH_COUNTS + " WHERE p.name = ?" + _GROUP
 
 
-def _with_counts() -> Select[str, str, int, str | None, int, int | None]:
-    """Projects with the count and latest start time of their active runs (one query)."""
-    active = and_(runs.c.project_id == projects.c.id, runs.c.lifecycle == Lifecycle.ACTIVE.value)
-    return (
-        select(
-            projects.c.id,
-            projects.c.name,
-            projects.c.created_at,
-            projects.c.description,
-            func.count(runs.c.id),
-            func.max(runs.c.start_time),
-        )
-        .select_from(projects.outerjoin(runs, active))
-        .group_by(projects.c.id)
-        .order_by(projects.c.name)
-    )
-
-
-def _to_project(row: Row[str, str, int, str | None, int, int | None]) -> Project:
+def _to_project(row: tuple[Any, ...]) -> Project:
     return Project(
         id=row[0],
         name=row[1],
@@ -44,25 +35,22 @@ def _to_project(row: Row[str, str, int, str | None, int, int | None]) -> Project
     )
 
 
-def ensure_project_id(conn: Connection, name: str) -> str:
+def ensure_project_id(conn: DriverConnection, name: str) -> str:
     """The id of project ``name``, creating the project if needed (safe under concurrency).
 
     A project's id never changes and projects are never deleted, so callers may keep it.
     """
-    found = conn.execute(_PROJECT_ID, {"name": name}).scalar()
+    sql = driver_sql(conn, _PROJECT_ID)
+    found = conn.exec_driver_sql(sql, (name,)).scalar()
     if found is not None:
         return str(found)
-    conn.execute(
-        dialect_insert(conn, projects)
-        .values(id=new_id(), name=name, created_at=now_ms())
-        .on_conflict_do_nothing(index_elements=[projects.c.name])
-    )
-    return str(conn.execute(_PROJECT_ID, {"name": name}).scalar_one())
+    conn.exec_driver_sql(driver_sql(conn, _INSERT), (new_id(), name, now_ms()))
+    return str(conn.exec_driver_sql(sql, (name,)).scalar())
 
 
-def get_project(conn: Connection, name: str) -> Project:
+def get_project(conn: DriverConnection, name: str) -> Project:
     """Project ``name`` with its active-run count. Raises NotFoundError."""
-    row = conn.execute(_with_counts().where(projects.c.name == name)).first()
+    row = conn.exec_driver_sql(driver_sql(conn, _ONE), (_ACTIVE, name)).first()
     if row is None:
         raise NotFoundError(
             f"project {name!r} does not exist",
@@ -72,12 +60,13 @@ def get_project(conn: Connection, name: str) -> Project:
     return _to_project(row)
 
 
-def get_or_create_project(conn: Connection, name: str) -> Project:
+def get_or_create_project(conn: DriverConnection, name: str) -> Project:
     """Project ``name``, created if missing."""
     ensure_project_id(conn, name)
     return get_project(conn, name)
 
 
-def list_projects(conn: Connection) -> list[Project]:
+def list_projects(conn: DriverConnection) -> list[Project]:
     """Every project by name, with run counts, in one query."""
-    return [_to_project(row) for row in conn.execute(_with_counts())]
+    rows = conn.exec_driver_sql(driver_sql(conn, _WITH_COUNTS + _GROUP), (_ACTIVE,)).all()
+    return [_to_project(row) for row in rows]

@@ -15,10 +15,10 @@ from types import MappingProxyType
 
 from loopml.entities.models import ModelVersion
 from loopml.store.sql.revisions import SCHEMA_HEAD
+from loopml.store.sql.sqlite_direct import sqlite_file
 
 __all__ = ["read_model_version", "sqlite_file"]
 
-_PREFIX = "sqlite:///"
 
 _SELECT = """
 SELECT v.id, m.name, v.version, v.created_at, v.package_blob, v.flavor, v.source, v.run_id,
@@ -37,14 +37,6 @@ _BY_ALIAS = (
     " WHERE a.model_id = m.id AND a.alias = ?)"
 )
 _LATEST = _SELECT + " ORDER BY v.version DESC LIMIT 1"
-
-
-def sqlite_file(uri: str) -> str | None:
-    """The database file of a ``sqlite:///path`` URI; None for anything else (memory too)."""
-    if not uri.startswith(_PREFIX):
-        return None
-    path = uri[len(_PREFIX) :].split("?", 1)[0]
-    return None if not path or path == ":memory:" else path
 
 
 def read_model_version(

@@ -12,15 +12,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-from sqlalchemy.engine import Connection
-
 from loopml.entities import Metric, Param, Tag
 from loopml.errors import InvalidInputError, NotFoundError, ParamConflictError
 from loopml.store.sql import validation
-from loopml.store.sql.engine import driver_sql, text_list
+from loopml.store.sql.driver import DriverConnection, driver_sql, text_list
 from loopml.store.sql.runs import require_run
-from loopml.store.sql.schema import metrics, tags
 
 __all__ = ["Batch", "delete_tag", "get_metric_history", "prepare_batch", "write_batch"]
 
@@ -41,6 +37,11 @@ _UPSERT_LATEST = (
     ' AND excluded."timestamp" >= latest_metrics."timestamp")'
 )
 _STORED_PARAMS = 'SELECT "key", value FROM params WHERE run_id = ? AND "key" IN_TEXT_LIST(?)'
+_HISTORY = (
+    'SELECT value, step, "timestamp" FROM metrics WHERE run_id = ? AND "key" = ?'
+    ' ORDER BY step, "timestamp", id'
+)
+_DELETE_TAG = 'DELETE FROM tags WHERE run_id = ? AND "key" = ?'
 _INSERT_PARAMS = 'INSERT INTO params (run_id, "key", value) VALUES (?, ?, ?)'
 _UPSERT_TAGS = (
     'INSERT INTO tags (run_id, "key", value) VALUES (?, ?, ?)'
@@ -138,7 +139,7 @@ def prepare_batch(
     return Batch(points, latest, _params(run_id, param_items), tag_values)
 
 
-def write_batch(conn: Connection, run_id: str, batch: Batch) -> None:
+def write_batch(conn: DriverConnection, run_id: str, batch: Batch) -> None:
     """Write ``batch`` to run ``run_id`` (the caller's transaction makes it all or nothing).
 
     Rows go to the driver as tuples (``executemany``); nothing is built per row.
@@ -159,7 +160,7 @@ def write_batch(conn: Connection, run_id: str, batch: Batch) -> None:
         conn.exec_driver_sql(driver_sql(conn, _UPSERT_TAGS), rows)
 
 
-def _insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> None:
+def _insert_params(conn: DriverConnection, run_id: str, values: dict[str, str]) -> None:
     result = conn.exec_driver_sql(
         driver_sql(conn, _STORED_PARAMS), (run_id, text_list(conn, list(values)))
     )
@@ -178,24 +179,20 @@ def _insert_params(conn: Connection, run_id: str, values: dict[str, str]) -> Non
         conn.exec_driver_sql(driver_sql(conn, _INSERT_PARAMS), new)
 
 
-def get_metric_history(conn: Connection, run_id: str, key: str) -> list[Metric]:
+def get_metric_history(conn: DriverConnection, run_id: str, key: str) -> list[Metric]:
     """Every point of metric ``key`` of run ``run_id``, by step, then timestamp, then order
     of logging. NaN comes back as NaN."""
     require_run(conn, run_id)
-    query = (
-        select(metrics.c.value, metrics.c.step, metrics.c.timestamp)
-        .where(metrics.c.run_id == run_id, metrics.c.key == key)
-        .order_by(metrics.c.step, metrics.c.timestamp, metrics.c.id)
-    )
+    rows = conn.exec_driver_sql(driver_sql(conn, _HISTORY), (run_id, key)).all()
     return [
         Metric(key, math.nan if value is None else value, step, timestamp)
-        for value, step, timestamp in conn.execute(query)
+        for value, step, timestamp in rows
     ]
 
 
-def delete_tag(conn: Connection, run_id: str, key: str) -> None:
+def delete_tag(conn: DriverConnection, run_id: str, key: str) -> None:
     """Remove tag ``key`` from run ``run_id``. Raises NotFoundError if there is no such tag."""
     require_run(conn, run_id, write=True)
-    result = conn.execute(delete(tags).where(tags.c.run_id == run_id, tags.c.key == key))
+    result = conn.exec_driver_sql(driver_sql(conn, _DELETE_TAG), (run_id, key))
     if result.rowcount == 0:
         raise NotFoundError(f"run {run_id} has no tag {key!r}", field=key, run_id=run_id)

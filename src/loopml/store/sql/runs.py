@@ -18,15 +18,11 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, delete, select, update
-from sqlalchemy.engine import Connection
-
 from loopml.entities import Lifecycle, Run, RunSource, RunStatus, new_id, now_ms
 from loopml.errors import AlreadyExistsError, ConflictError, InvalidInputError, NotFoundError
 from loopml.store.sql import validation
-from loopml.store.sql.engine import driver_sql, text_list
+from loopml.store.sql.driver import DriverConnection, driver_sql, text_list
 from loopml.store.sql.names import run_name_for
-from loopml.store.sql.schema import runs
 
 __all__ = [
     "IN_CHUNK",
@@ -61,9 +57,17 @@ _INSERT_RUN = (
 _INSERT_TAGS = 'INSERT INTO tags (run_id, "key", value) VALUES (?, ?, ?)'
 _END_RUN = "UPDATE runs SET status = ?, end_time = ?, error = ? WHERE id = ? AND lifecycle = ?"
 _RENAME_RUN = "UPDATE runs SET name = ? WHERE id = ? AND lifecycle = ?"
-_FIND_RUN = select(runs.c.project_id, runs.c.lifecycle).where(runs.c.id == bindparam("run_id"))
-_LOCK_RUN = _FIND_RUN.with_for_update(key_share=True)
-_PARENT_PROJECT = select(runs.c.project_id).where(runs.c.id == bindparam("run_id"))
+_FIND_RUN = "SELECT project_id, lifecycle FROM runs WHERE id = ?"
+#: On PostgreSQL the row is locked (SQLite's write transaction already excludes writers).
+_LOCK_RUN = {"sqlite": _FIND_RUN, "postgresql": _FIND_RUN + " FOR NO KEY UPDATE"}
+_PARENT_PROJECT = "SELECT project_id FROM runs WHERE id = ?"
+_EXISTING = "SELECT id FROM runs WHERE id IN_TEXT_LIST(?)"
+_SOFT_DELETE = (
+    "UPDATE runs SET lifecycle = ?, deleted_at = ? WHERE id IN_TEXT_LIST(?) AND lifecycle = ?"
+)
+_RESTORE = "UPDATE runs SET lifecycle = ?, deleted_at = NULL WHERE id IN_TEXT_LIST(?)"
+_DOOMED = "SELECT id FROM runs WHERE lifecycle = ? AND deleted_at < ? ORDER BY id"
+_PURGE = "DELETE FROM runs WHERE id IN_TEXT_LIST(?)"
 
 #: The columns of a run in the order :func:`_to_run` reads them (10 to 16: the source).
 _RUN_COLUMNS = (
@@ -144,7 +148,7 @@ def prepare_run(
     )
 
 
-def insert_run(conn: Connection, new: NewRun, project_id: str) -> Run:
+def insert_run(conn: DriverConnection, new: NewRun, project_id: str) -> Run:
     """Insert ``new`` (with its tags) into project ``project_id``; the run as inserted.
 
     Raises:
@@ -176,8 +180,8 @@ def insert_run(conn: Connection, new: NewRun, project_id: str) -> Run:
     )
 
 
-def _check_parent(conn: Connection, parent_id: str, project_id: str, project: str) -> None:
-    found = conn.execute(_PARENT_PROJECT, {"run_id": parent_id}).first()
+def _check_parent(conn: DriverConnection, parent_id: str, project_id: str, project: str) -> None:
+    found = conn.exec_driver_sql(driver_sql(conn, _PARENT_PROJECT), (parent_id,)).first()
     if found is None or found[0] != project_id:
         where = "does not exist" if found is None else "belongs to another project"
         raise InvalidInputError(
@@ -187,7 +191,7 @@ def _check_parent(conn: Connection, parent_id: str, project_id: str, project: st
         )
 
 
-def require_run(conn: Connection, run_id: str, *, write: bool = False) -> str:
+def require_run(conn: DriverConnection, run_id: str, *, write: bool = False) -> str:
     """Check that run ``run_id`` exists (and, for a write, is not deleted); its project id.
 
     For a write the run row is locked (``FOR NO KEY UPDATE`` on PostgreSQL; SQLite's write
@@ -197,7 +201,8 @@ def require_run(conn: Connection, run_id: str, *, write: bool = False) -> str:
         NotFoundError: no such run.
         ConflictError: ``write`` and the run is soft-deleted.
     """
-    row = conn.execute(_LOCK_RUN if write else _FIND_RUN, {"run_id": run_id}).first()
+    sql = _LOCK_RUN[conn.dialect.name] if write else _FIND_RUN
+    row = conn.exec_driver_sql(driver_sql(conn, sql), (run_id,)).first()
     if row is None:
         raise NotFoundError(f"run {run_id!r} does not exist", run_id=run_id, field="run_id")
     if write and row[1] == Lifecycle.DELETED.value:
@@ -209,7 +214,7 @@ def require_run(conn: Connection, run_id: str, *, write: bool = False) -> str:
     return str(row[0])
 
 
-def _update_active_run(conn: Connection, sql: str, values: tuple[Any, ...]) -> None:
+def _update_active_run(conn: DriverConnection, sql: str, values: tuple[Any, ...]) -> None:
     """Run an ``UPDATE ... WHERE id = ? AND lifecycle = ?`` of one run (``values`` end with
     its id); when no row changed, explain why.
 
@@ -223,19 +228,19 @@ def _update_active_run(conn: Connection, sql: str, values: tuple[Any, ...]) -> N
 
 
 def end_run(
-    conn: Connection, run_id: str, status: RunStatus, end_time: int, error: str | None
+    conn: DriverConnection, run_id: str, status: RunStatus, end_time: int, error: str | None
 ) -> None:
     """Set a terminal status, the end time and the error text (one statement)."""
     _update_active_run(conn, _END_RUN, (status.value, end_time, error, run_id))
 
 
-def set_run_name(conn: Connection, run_id: str, name: str) -> None:
+def set_run_name(conn: DriverConnection, run_id: str, name: str) -> None:
     """Rename run ``run_id``."""
     _update_active_run(conn, _RENAME_RUN, (name, run_id))
 
 
 # -- reading ----------------------------------------------------------------------------------
-def load_runs(conn: Connection, run_ids: Sequence[str]) -> dict[str, Run]:
+def load_runs(conn: DriverConnection, run_ids: Sequence[str]) -> dict[str, Run]:
     """The runs among ``run_ids`` that exist, by id, with their data: two queries."""
     if not run_ids:
         return {}
@@ -293,7 +298,7 @@ def _to_run(
     )
 
 
-def get_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
+def get_runs(conn: DriverConnection, run_ids: Sequence[str]) -> list[Run]:
     """The runs ``run_ids`` in the order asked. Raises NotFoundError naming the missing ids."""
     found = load_runs(conn, run_ids)
     missing = [run_id for run_id in dict.fromkeys(run_ids) if run_id not in found]
@@ -304,11 +309,12 @@ def get_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
 
 
 # -- delete, restore, purge -------------------------------------------------------------------
-def _require_all(conn: Connection, run_ids: Sequence[str]) -> list[str]:
+def _require_all(conn: DriverConnection, run_ids: Sequence[str]) -> list[str]:
     unique = list(dict.fromkeys(run_ids))
     found: set[str] = set()
     for ids in chunked(unique):
-        found.update(conn.execute(select(runs.c.id).where(runs.c.id.in_(ids))).scalars())
+        rows = conn.exec_driver_sql(driver_sql(conn, _EXISTING), (text_list(conn, ids),)).all()
+        found.update(row[0] for row in rows)
     missing = [run_id for run_id in unique if run_id not in found]
     if missing:
         raise NotFoundError(
@@ -319,30 +325,29 @@ def _require_all(conn: Connection, run_ids: Sequence[str]) -> list[str]:
     return unique
 
 
-def delete_runs(conn: Connection, run_ids: Sequence[str], when: int) -> None:
+def delete_runs(conn: DriverConnection, run_ids: Sequence[str], when: int) -> None:
     """Soft-delete runs; a run already deleted keeps its first ``deleted_at``."""
+    sql = driver_sql(conn, _SOFT_DELETE)
     for ids in chunked(_require_all(conn, run_ids)):
-        conn.execute(
-            update(runs)
-            .where(runs.c.id.in_(ids), runs.c.lifecycle == Lifecycle.ACTIVE.value)
-            .values(lifecycle=Lifecycle.DELETED.value, deleted_at=when)
+        conn.exec_driver_sql(
+            sql, (Lifecycle.DELETED.value, when, text_list(conn, ids), Lifecycle.ACTIVE.value)
         )
 
 
-def restore_runs(conn: Connection, run_ids: Sequence[str]) -> None:
+def restore_runs(conn: DriverConnection, run_ids: Sequence[str]) -> None:
     """Undo :func:`delete_runs`."""
+    sql = driver_sql(conn, _RESTORE)
     for ids in chunked(_require_all(conn, run_ids)):
-        conn.execute(
-            update(runs)
-            .where(runs.c.id.in_(ids))
-            .values(lifecycle=Lifecycle.ACTIVE.value, deleted_at=None)
-        )
+        conn.exec_driver_sql(sql, (Lifecycle.ACTIVE.value, text_list(conn, ids)))
 
 
-def purge_runs(conn: Connection, deleted_before: int) -> list[str]:
+def purge_runs(conn: DriverConnection, deleted_before: int) -> list[str]:
     """Hard-delete runs soft-deleted before ``deleted_before``; their children cascade."""
-    doomed = and_(runs.c.lifecycle == Lifecycle.DELETED.value, runs.c.deleted_at < deleted_before)
-    ids = list(conn.execute(select(runs.c.id).where(doomed).order_by(runs.c.id)).scalars())
+    found = conn.exec_driver_sql(
+        driver_sql(conn, _DOOMED), (Lifecycle.DELETED.value, deleted_before)
+    ).all()
+    ids = [row[0] for row in found]
+    sql = driver_sql(conn, _PURGE)
     for chunk in chunked(ids):
-        conn.execute(delete(runs).where(runs.c.id.in_(chunk)))
+        conn.exec_driver_sql(sql, (text_list(conn, chunk),))
     return ids

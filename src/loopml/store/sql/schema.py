@@ -61,6 +61,8 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import func
 
+from loopml.store.sql.limits import BLOB_MAX, KEY_MAX, NAME_MAX, VALUE_MAX, VALUE_PREFIX_CHARS
+
 __all__ = [
     "ALEMBIC_VERSION",
     "BLOB_MAX",
@@ -91,16 +93,6 @@ __all__ = [
     "value_prefix",
 ]
 
-#: Longest metric/param/tag key, in characters.
-KEY_MAX = 250
-#: Longest project or run name, in characters.
-NAME_MAX = 250
-#: Longest param or tag value, in characters.
-VALUE_MAX = 8000
-#: Longest blob hash or content id, in characters.
-BLOB_MAX = 128
-#: How many leading characters of a param/tag value the (key, value) indexes hold.
-VALUE_PREFIX_CHARS = 200
 
 _NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -14,14 +14,11 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Select, delete, select
-from sqlalchemy.engine import Connection, Row
-
 from loopml.entities.steps import ArtifactRef, StepCacheEntry
 from loopml.errors import InvalidInputError
-from loopml.store.sql.engine import dialect_insert
+from loopml.store.sql.driver import DriverConnection, driver_sql, text_list
+from loopml.store.sql.limits import BLOB_MAX, NAME_MAX
 from loopml.store.sql.projects import ensure_project_id
-from loopml.store.sql.schema import BLOB_MAX, NAME_MAX, projects, step_cache, step_cache_blobs
 
 __all__ = [
     "check_entry",
@@ -33,9 +30,21 @@ __all__ = [
     "referenced_blobs",
 ]
 
-_sc, _blobs = step_cache.c, step_cache_blobs.c
-#: Keys per ``DELETE ... IN (...)`` (SQLite binds at most 32766 values per statement).
+#: Keys per ``DELETE``: the keys are bound as one value (see ``IN_TEXT_LIST``).
 _CHUNK = 500
+_INSERT = (
+    'INSERT INTO step_cache ("key", pipeline, step, run_id, project_id, created_at, outputs)'
+    ' VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ("key") DO NOTHING'
+)
+_INSERT_BLOBS = 'INSERT INTO step_cache_blobs ("key", blob) VALUES (?, ?)'
+_ENTRIES = (
+    'SELECT c."key", c.step, c.pipeline, c.run_id, c.created_at, c.outputs, p.name'
+    " FROM step_cache c LEFT OUTER JOIN projects p ON p.id = c.project_id"
+)
+_BY_KEY = _ENTRIES + ' WHERE c."key" = ?'
+_NEWEST_FIRST = ' ORDER BY c.created_at DESC, c."key"'
+_DELETE = "DELETE FROM step_cache"
+_REFERENCED = "SELECT DISTINCT blob FROM step_cache_blobs"
 
 
 def check_key(key: object) -> str:
@@ -90,89 +99,72 @@ def check_entry(entry: StepCacheEntry) -> StepCacheEntry:
     return entry
 
 
-def put_entry(conn: Connection, entry: StepCacheEntry) -> None:
+def put_entry(conn: DriverConnection, entry: StepCacheEntry) -> None:
     """Insert ``entry`` (checked) and its blobs, unless its key is there already."""
     project_id = None if entry.project is None else ensure_project_id(conn, entry.project)
     outputs = {name: entry.outputs[name].to_dict() for name in sorted(entry.outputs)}
-    inserted = conn.execute(
-        dialect_insert(conn, step_cache)
-        .values(
-            key=entry.key,
-            pipeline=entry.pipeline,
-            step=entry.step,
-            run_id=entry.run_id,
-            project_id=project_id,
-            created_at=entry.created_at,
-            outputs=json.dumps(outputs, sort_keys=True, separators=(",", ":")),
-        )
-        .on_conflict_do_nothing(index_elements=[_sc.key])
-        .returning(_sc.key)
-    ).first()
-    if inserted is None:  # cached already: the first writer's entry stays
-        return
+    row = (entry.key, entry.pipeline, entry.step, entry.run_id, project_id, entry.created_at,
+           json.dumps(outputs, sort_keys=True, separators=(",", ":")))  # fmt: skip
+    if conn.exec_driver_sql(driver_sql(conn, _INSERT), row).rowcount == 0:
+        return  # cached already: the first writer's entry stays
     blobs = sorted({blob for ref in entry.outputs.values() for blob in ref.all_blobs})
     if blobs:
-        conn.execute(step_cache_blobs.insert(), [{"key": entry.key, "blob": b} for b in blobs])
+        conn.exec_driver_sql(driver_sql(conn, _INSERT_BLOBS), [(entry.key, b) for b in blobs])
 
 
-def _entries() -> Select[Any]:
-    return select(
-        _sc.key,
-        _sc.step,
-        _sc.pipeline,
-        _sc.run_id,
-        _sc.created_at,
-        _sc.outputs,
-        projects.c.name,
-    ).select_from(step_cache.outerjoin(projects, projects.c.id == _sc.project_id))
-
-
-def _to_entry(row: Row[Any]) -> StepCacheEntry:
-    body: Mapping[str, Any] = json.loads(row.outputs)
+def _to_entry(row: tuple[Any, ...]) -> StepCacheEntry:
+    body: Mapping[str, Any] = json.loads(row[5])
     return StepCacheEntry(
-        key=row.key,
-        step=row.step,
-        pipeline=row.pipeline,
-        run_id=row.run_id,
-        created_at=int(row.created_at),
+        key=row[0],
+        step=row[1],
+        pipeline=row[2],
+        run_id=row[3],
+        created_at=int(row[4]),
         outputs=MappingProxyType(
             {name: ArtifactRef.from_dict(ref) for name, ref in sorted(body.items())}
         ),
-        project=row.name,
+        project=row[6],
     )
 
 
-def get_entry(conn: Connection, key: str) -> StepCacheEntry | None:
+def get_entry(conn: DriverConnection, key: str) -> StepCacheEntry | None:
     """The entry of ``key``, or None."""
-    row = conn.execute(_entries().where(_sc.key == key)).first()
+    row = conn.exec_driver_sql(driver_sql(conn, _BY_KEY), (key,)).first()
     return None if row is None else _to_entry(row)
 
 
-def list_entries(conn: Connection, pipeline: str | None, step: str | None) -> list[StepCacheEntry]:
+def list_entries(
+    conn: DriverConnection, pipeline: str | None, step: str | None
+) -> list[StepCacheEntry]:
     """Entries of ``pipeline`` and/or ``step`` (all when None), newest first."""
-    query = _entries()
-    if pipeline is not None:
-        query = query.where(_sc.pipeline == pipeline)
-    if step is not None:
-        query = query.where(_sc.step == step)
-    query = query.order_by(_sc.created_at.desc(), _sc.key)
-    return [_to_entry(row) for row in conn.execute(query)]
+    where, values = _where(pipeline=pipeline, step=step)
+    rows = conn.exec_driver_sql(driver_sql(conn, _ENTRIES + where + _NEWEST_FIRST), values).all()
+    return [_to_entry(row) for row in rows]
 
 
-def delete_entries(conn: Connection, keys: Sequence[str] | None, pipeline: str | None) -> int:
+def delete_entries(conn: DriverConnection, keys: Sequence[str] | None, pipeline: str | None) -> int:
     """Delete the entries of ``keys`` / ``pipeline`` (all when both are None); how many."""
-    condition = [] if pipeline is None else [_sc.pipeline == pipeline]
     if keys is None:
-        return int(conn.execute(delete(step_cache).where(*condition)).rowcount)
+        where, values = _where(pipeline=pipeline)
+        return int(conn.exec_driver_sql(driver_sql(conn, _DELETE + where), values).rowcount)
     count = 0
     unique = sorted(set(keys))
     for start in range(0, len(unique), _CHUNK):
         chunk = unique[start : start + _CHUNK]
-        result = conn.execute(delete(step_cache).where(_sc.key.in_(chunk), *condition))
-        count += int(result.rowcount)
+        where, values = _where(pipeline=pipeline, keys=text_list(conn, chunk))
+        count += int(conn.exec_driver_sql(driver_sql(conn, _DELETE + where), values).rowcount)
     return count
 
 
-def referenced_blobs(conn: Connection) -> set[str]:
+def _where(**conditions: object) -> tuple[str, tuple[object, ...]]:
+    """`` WHERE`` clause (or "") and its values for the conditions that are not None."""
+    clauses = {"pipeline": "pipeline = ?", "step": "step = ?", "keys": '"key" IN_TEXT_LIST(?)'}
+    given = [(clauses[name], value) for name, value in conditions.items() if value is not None]
+    if not given:
+        return "", ()
+    return " WHERE " + " AND ".join(c for c, _ in given), tuple(v for _, v in given)
+
+
+def referenced_blobs(conn: DriverConnection) -> set[str]:
     """Every blob a cached step output holds."""
-    return set(conn.execute(select(_blobs.blob).distinct()).scalars())
+    return {row[0] for row in conn.exec_driver_sql(driver_sql(conn, _REFERENCED)).all()}

@@ -9,9 +9,8 @@ modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
-from sqlalchemy.engine import Connection
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from loopml.entities import (
     ArtifactEntry,
@@ -42,19 +41,24 @@ from loopml.store.sql import (
     datasets,
     lineage,
     projects,
-    registry,
     registry_checks,
-    registry_reads,
     rundata,
     runs,
-    search,
     step_cache,
     validation,
 )
-from loopml.store.sql.engine import Database
-from loopml.store.sql.migrate import ensure_schema
+from loopml.store.sql.driver import DriverConnection
+from loopml.store.sql.revisions import SCHEMA_HEAD
+from loopml.store.sql.sqlite_direct import DirectSqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from loopml.store.sql.engine import Database
 
 __all__ = ["SqlStore"]
+
+T = TypeVar("T")
 
 #: The statuses ``end_run`` accepts, by value (a RunStatus is its own value: a StrEnum).
 _TERMINAL = {status.value: status for status in RunStatus if status.is_terminal}
@@ -82,38 +86,69 @@ class SqlStore(Store):
 
     def __init__(self, uri: str) -> None:
         self.uri = uri
-        self._db = Database(uri)
+        self._database: Database | None = None
         # Project ids by name, learnt from committed transactions: an id never changes and
         # projects are never deleted, so a run of a known project skips the lookup.
         self._project_ids: dict[str, str] = {}
+        # On an existing SQLite file at the current schema, the frequent calls skip
+        # SQLAlchemy entirely (see sqlite_direct); everything else opens it on first use.
+        self._direct = DirectSqlite.open(uri)
         try:
-            ensure_schema(self._db)
+            if self._direct is None or self._direct.schema_version() != SCHEMA_HEAD:
+                from loopml.store.sql.migrate import ensure_schema
+
+                ensure_schema(self._db)
+                self._direct = self._direct or DirectSqlite.open(uri)
         except BaseException:
-            self._db.close()
+            self.close()
             raise
 
+    @property
+    def _db(self) -> Database:
+        """The SQLAlchemy side of the store, made on first use."""
+        if self._database is None:
+            from loopml.store.sql.engine import Database
+
+            self._database = Database(self.uri)
+        return self._database
+
+    def _run(
+        self,
+        work: Callable[[DriverConnection], T],
+        *,
+        mode: Literal["read", "write"] = "read",
+    ) -> T:
+        """Run plain-SQL ``work`` in one transaction: over ``sqlite3`` where it can."""
+        if self._direct is not None:
+            return self._direct.run(work, mode=mode)
+        return self._db.run(work, mode=mode)
+
     def __repr__(self) -> str:
-        return f"SqlStore({self._db.uri!r})"
+        # a SQLite file URI holds no password; any other is shown masked by the engine
+        return f"SqlStore({self.uri if self._direct else self._db.uri!r})"
 
     def __enter__(self) -> SqlStore:
         return self
 
     def close(self) -> None:
-        """Close every connection (the store cannot be used afterwards)."""
-        self._db.close()
+        """Close every connection."""
+        if self._direct is not None:
+            self._direct.close()
+        if self._database is not None:
+            self._database.close()
 
     # -- projects -------------------------------------------------------------------------
     def get_or_create_project(self, name: str) -> Project:
         validation.check_name(name, "project")
-        project = self._db.run(lambda c: projects.get_or_create_project(c, name), mode="write")
+        project = self._run(lambda c: projects.get_or_create_project(c, name), mode="write")
         self._project_ids[name] = project.id
         return project
 
     def get_project(self, name: str) -> Project:
-        return self._db.run(lambda c: projects.get_project(c, name))
+        return self._run(lambda c: projects.get_project(c, name))
 
     def list_projects(self) -> list[Project]:
-        return self._db.run(projects.list_projects)
+        return self._run(projects.list_projects)
 
     # -- runs -----------------------------------------------------------------------------
     def create_run(
@@ -139,21 +174,21 @@ class SqlStore(Store):
 
         known = self._project_ids.get(new.project)
 
-        def work(conn: Connection) -> tuple[str, Run]:
+        def work(conn: DriverConnection) -> tuple[str, Run]:
             project_id = known or projects.ensure_project_id(conn, new.project)
             return project_id, runs.insert_run(conn, new, project_id)
 
-        project_id, run = self._db.run(work, mode="write")
+        project_id, run = self._run(work, mode="write")
         self._project_ids[new.project] = project_id  # only once committed
         return run
 
     def get_run(self, run_id: str) -> Run:
-        return self._db.run(lambda c: runs.get_runs(c, [run_id])[0])
+        return self._run(lambda c: runs.get_runs(c, [run_id])[0])
 
     def get_runs(self, run_ids: Sequence[str]) -> list[Run]:
         if not run_ids:
             return []
-        return self._db.run(lambda c: runs.get_runs(c, list(run_ids)))
+        return self._run(lambda c: runs.get_runs(c, list(run_ids)))
 
     def end_run(
         self,
@@ -173,24 +208,24 @@ class SqlStore(Store):
             )
         when = now_ms() if end_time is None else validation.check_timestamp(end_time, "end_time")
         text = None if error is None else str(error).replace("\x00", "\\x00")  # PG refuses NUL
-        self._db.run(lambda c: runs.end_run(c, run_id, final, when, text), mode="write")
+        self._run(lambda c: runs.end_run(c, run_id, final, when, text), mode="write")
 
     def set_run_name(self, run_id: str, name: str) -> None:
         validation.check_name(name, "name")
-        self._db.run(lambda c: runs.set_run_name(c, run_id, name), mode="write")
+        self._run(lambda c: runs.set_run_name(c, run_id, name), mode="write")
 
     def delete_runs(self, run_ids: Sequence[str]) -> None:
         if run_ids:
             when = now_ms()
-            self._db.run(lambda c: runs.delete_runs(c, list(run_ids), when), mode="write")
+            self._run(lambda c: runs.delete_runs(c, list(run_ids), when), mode="write")
 
     def restore_runs(self, run_ids: Sequence[str]) -> None:
         if run_ids:
-            self._db.run(lambda c: runs.restore_runs(c, list(run_ids)), mode="write")
+            self._run(lambda c: runs.restore_runs(c, list(run_ids)), mode="write")
 
     def purge_runs(self, *, deleted_before: int) -> list[str]:
         before = validation.check_timestamp(deleted_before, "deleted_before")
-        return self._db.run(lambda c: runs.purge_runs(c, before), mode="write")
+        return self._run(lambda c: runs.purge_runs(c, before), mode="write")
 
     def search_runs(
         self,
@@ -202,6 +237,8 @@ class SqlStore(Store):
         page_token: str | None = None,
         lifecycle: LifecycleFilter = "active",
     ) -> Page[Run]:
+        from loopml.store.sql import search
+
         query = search.SearchQuery(projects, filter, order_by, max_results, page_token, lifecycle)
 
         def work(conn: Connection) -> Page[Run]:
@@ -222,25 +259,27 @@ class SqlStore(Store):
     ) -> None:
         batch = rundata.prepare_batch(run_id, metrics, params, tags)
         if batch.is_empty:
-            self._db.run(lambda c: runs.require_run(c, run_id))
+            self._run(lambda c: runs.require_run(c, run_id))
             return
-        self._db.run(lambda c: rundata.write_batch(c, run_id, batch), mode="write")
+        self._run(lambda c: rundata.write_batch(c, run_id, batch), mode="write")
 
     def delete_tag(self, run_id: str, key: str) -> None:
-        self._db.run(lambda c: rundata.delete_tag(c, run_id, key), mode="write")
+        self._run(lambda c: rundata.delete_tag(c, run_id, key), mode="write")
 
     def get_metric_history(self, run_id: str, key: str) -> list[Metric]:
-        return self._db.run(lambda c: rundata.get_metric_history(c, run_id, key))
+        return self._run(lambda c: rundata.get_metric_history(c, run_id, key))
 
     # -- artifacts ------------------------------------------------------------------------
     def record_artifacts(self, run_id: str, entries: Sequence[ArtifactEntry]) -> None:
         clean = artifacts.check_entries(run_id, entries)
-        self._db.run(lambda c: artifacts.record_artifacts(c, run_id, clean), mode="write")
+        self._run(lambda c: artifacts.record_artifacts(c, run_id, clean), mode="write")
 
     def list_artifacts(self, run_id: str, prefix: str = "") -> list[ArtifactEntry]:
-        return self._db.run(lambda c: artifacts.list_artifacts(c, run_id, prefix))
+        return self._run(lambda c: artifacts.list_artifacts(c, run_id, prefix))
 
     def referenced_blobs(self) -> set[str]:
+        from loopml.store.sql import registry_reads
+
         return self._db.run(
             lambda c: (
                 artifacts.referenced_blobs(c)
@@ -282,39 +321,39 @@ class SqlStore(Store):
             profile_blob=profile_blob,
             metadata=metadata,
         )
-        return self._db.run(lambda c: datasets.create_version(c, new), mode="write")
+        return self._run(lambda c: datasets.create_version(c, new), mode="write")
 
     def get_dataset(self, name: str) -> Dataset:
-        return self._db.run(lambda c: datasets.get_dataset(c, name))
+        return self._run(lambda c: datasets.get_dataset(c, name))
 
     def list_datasets(self, project: str | None = None) -> list[Dataset]:
-        return self._db.run(lambda c: datasets.list_datasets(c, project))
+        return self._run(lambda c: datasets.list_datasets(c, project))
 
     def list_dataset_versions(self, name: str) -> list[DatasetVersion]:
-        return self._db.run(lambda c: datasets.list_dataset_versions(c, name))
+        return self._run(lambda c: datasets.list_dataset_versions(c, name))
 
     def get_dataset_version(self, name: str, version: int | None = None) -> DatasetVersion:
         number = None if version is None else validation.check_timestamp(version, "version")
-        return self._db.run(lambda c: datasets.get_dataset_version(c, name, number))
+        return self._run(lambda c: datasets.get_dataset_version(c, name, number))
 
     def get_dataset_files(self, version_id: str) -> list[FileEntry]:
-        return self._db.run(lambda c: datasets.get_dataset_files(c, version_id))
+        return self._run(lambda c: datasets.get_dataset_files(c, version_id))
 
     # -- lineage --------------------------------------------------------------------------
     def add_lineage(self, edges: Sequence[LineageEdge]) -> None:
         rows = lineage.check_edges(edges)
         if rows:
-            self._db.run(lambda c: lineage.add_lineage(c, rows), mode="write")
+            self._run(lambda c: lineage.add_lineage(c, rows), mode="write")
 
     def lineage_of_runs(self, run_ids: Sequence[str]) -> list[LineageEdge]:
         if not run_ids:
             return []
-        return self._db.run(lambda c: lineage.lineage_of_runs(c, run_ids))
+        return self._run(lambda c: lineage.lineage_of_runs(c, run_ids))
 
     def lineage_of_refs(self, refs: Sequence[str]) -> list[LineageEdge]:
         if not refs:
             return []
-        return self._db.run(lambda c: lineage.lineage_of_refs(c, refs))
+        return self._run(lambda c: lineage.lineage_of_refs(c, refs))
 
     # -- model registry -------------------------------------------------------------------
     def create_model_version(
@@ -332,6 +371,8 @@ class SqlStore(Store):
         actor: str | None = None,
         project: str | None = None,
     ) -> ModelVersion:
+        from loopml.store.sql import registry
+
         new = registry_checks.prepare_version(
             name,
             package_blob=package_blob,
@@ -348,22 +389,32 @@ class SqlStore(Store):
         return self._db.run(lambda c: registry.create_version(c, new), mode="write")
 
     def get_registered_model(self, name: str) -> RegisteredModel:
+        from loopml.store.sql import registry_reads
+
         registry_checks.check_model_name(name)
         return self._db.run(lambda c: registry_reads.get_model(c, name))
 
     def list_registered_models(self) -> list[RegisteredModel]:
+        from loopml.store.sql import registry_reads
+
         return self._db.run(registry_reads.list_models)
 
     def list_model_versions(self, name: str) -> list[ModelVersion]:
+        from loopml.store.sql import registry_reads
+
         registry_checks.check_model_name(name)
         return self._db.run(lambda c: registry_reads.list_versions(c, name))
 
     def get_model_version(self, name: str, version: int) -> ModelVersion:
+        from loopml.store.sql import registry_reads
+
         registry_checks.check_model_name(name)
         number = registry_checks.check_version(version)
         return self._db.run(lambda c: registry_reads.get_version(c, name, number))
 
     def get_model_version_by_alias(self, name: str, alias: str) -> ModelVersion:
+        from loopml.store.sql import registry_reads
+
         registry_checks.check_model_name(name)
         registry_checks.check_alias(alias, allow_latest=True)
         return self._db.run(lambda c: registry_reads.get_version_by_alias(c, name, alias))
@@ -371,6 +422,8 @@ class SqlStore(Store):
     def set_model_alias(
         self, name: str, alias: str, version: int, *, actor: str | None = None
     ) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         registry_checks.check_alias(alias)
         number = registry_checks.check_version(version)
@@ -378,6 +431,8 @@ class SqlStore(Store):
         self._db.run(lambda c: registry.set_alias(c, name, alias, number, who), mode="write")
 
     def delete_model_alias(self, name: str, alias: str, *, actor: str | None = None) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         registry_checks.check_alias(alias)
         who = registry_checks.check_actor(actor)
@@ -392,6 +447,8 @@ class SqlStore(Store):
         version: int | None = None,
         actor: str | None = None,
     ) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         key, value = registry_checks.check_tag(key, value)
         number = None if version is None else registry_checks.check_version(version)
@@ -401,6 +458,8 @@ class SqlStore(Store):
     def delete_model_tag(
         self, name: str, key: str, *, version: int | None = None, actor: str | None = None
     ) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         validation.check_key(key, "tag")
         number = None if version is None else registry_checks.check_version(version)
@@ -415,6 +474,8 @@ class SqlStore(Store):
         version: int | None = None,
         actor: str | None = None,
     ) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         text = None if description is None else registry_checks.check_description(description)
         number = None if version is None else registry_checks.check_version(version)
@@ -422,17 +483,23 @@ class SqlStore(Store):
         self._db.run(lambda c: registry.set_description(c, name, text, number, who), mode="write")
 
     def delete_model_version(self, name: str, version: int, *, actor: str | None = None) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         number = registry_checks.check_version(version)
         who = registry_checks.check_actor(actor)
         self._db.run(lambda c: registry.delete_version(c, name, number, who), mode="write")
 
     def delete_registered_model(self, name: str, *, actor: str | None = None) -> None:
+        from loopml.store.sql import registry
+
         registry_checks.check_model_name(name)
         who = registry_checks.check_actor(actor)
         self._db.run(lambda c: registry.delete_model(c, name, who), mode="write")
 
     def list_model_audit(self, name: str, *, version: int | None = None) -> list[AuditEvent]:
+        from loopml.store.sql import registry_reads
+
         registry_checks.check_model_name(name)
         number = None if version is None else registry_checks.check_version(version)
         return self._db.run(lambda c: registry_reads.list_audit(c, name, number))
@@ -440,20 +507,20 @@ class SqlStore(Store):
     # -- pipeline step cache --------------------------------------------------------------
     def get_step_cache(self, key: str) -> StepCacheEntry | None:
         step_cache.check_key(key)
-        return self._db.run(lambda c: step_cache.get_entry(c, key))
+        return self._run(lambda c: step_cache.get_entry(c, key))
 
     def put_step_cache(self, entry: StepCacheEntry) -> None:
         clean = step_cache.check_entry(entry)
-        self._db.run(lambda c: step_cache.put_entry(c, clean), mode="write")
+        self._run(lambda c: step_cache.put_entry(c, clean), mode="write")
 
     def list_step_cache(
         self, *, pipeline: str | None = None, step: str | None = None
     ) -> list[StepCacheEntry]:
-        return self._db.run(lambda c: step_cache.list_entries(c, pipeline, step))
+        return self._run(lambda c: step_cache.list_entries(c, pipeline, step))
 
     def delete_step_cache(
         self, keys: Sequence[str] | None = None, *, pipeline: str | None = None
     ) -> int:
         if keys is not None:
             keys = [step_cache.check_key(key) for key in keys]
-        return self._db.run(lambda c: step_cache.delete_entries(c, keys, pipeline), mode="write")
+        return self._run(lambda c: step_cache.delete_entries(c, keys, pipeline), mode="write")

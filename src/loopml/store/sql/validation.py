@@ -11,7 +11,7 @@ import math
 import re
 
 from loopml.errors import InvalidInputError
-from loopml.store.sql.schema import BLOB_MAX, KEY_MAX, NAME_MAX, VALUE_MAX
+from loopml.store.sql.limits import BLOB_MAX, KEY_MAX, NAME_MAX, VALUE_MAX
 
 __all__ = [
     "ARTIFACT_PATH_MAX_BYTES",
