@@ -312,6 +312,13 @@ def command_wall_median(cmd: Sequence[str], repeats: int = 5) -> float:
     return median(times)
 
 
+def measure_as_installed() -> None:
+    """Run loopml as installed: with bytecode caches. A source checkout run with
+    PYTHONDONTWRITEBYTECODE=1 would recompile loopml's modules in every fresh process,
+    while a peer's come precompiled from its wheel. Child processes inherit this."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+
 def time_command(
     cmd: Sequence[str],
     *,

@@ -47,6 +47,7 @@ from _common import (
     figures_markdown,
     fmt_value,
     machine_info,
+    measure_as_installed,
     prepare_peer_venv,
     print_table,
     project_python,
@@ -368,6 +369,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     mode = "quick" if args.quick else "full"
+    measure_as_installed()
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     err = Console(stderr=True)
     out = err if args.json else Console()

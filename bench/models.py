@@ -45,6 +45,7 @@ from _common import (
     command_line,
     emit_report,
     machine_info,
+    measure_as_installed,
     package_version,
     prepare_peer_venv,
     print_table,
@@ -322,10 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "sizes": sizes,
     }
-    # Measure loopml as installed: with bytecode caches. A source checkout run with
-    # PYTHONDONTWRITEBYTECODE=1 would recompile loopml's modules in every fresh process, while
-    # the peer's come precompiled from its wheel.
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    measure_as_installed()
     tmp = Path(tempfile.mkdtemp(prefix="loopml-bench-models-"))
     try:
         results, failures, status = run_workers(args, sizes, tmp, err)

@@ -46,6 +46,7 @@ from _common import (
     command_line,
     emit_report,
     machine_info,
+    measure_as_installed,
     median,
     package_version,
     prepare_peer_venv,
@@ -551,6 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
         return run_as_worker(args)
+    measure_as_installed()
     sizes = QUICK if args.quick else FULL
     err = Console(stderr=True)
     out = err if args.json else Console()

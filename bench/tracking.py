@@ -35,6 +35,7 @@ from _common import (
     command_line,
     emit_report,
     machine_info,
+    measure_as_installed,
     prepare_peer_venv,
     print_table,
     project_python,
@@ -223,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    measure_as_installed()
     err = Console(stderr=True)
     out = err if args.json else Console()
     for console in (err, out):

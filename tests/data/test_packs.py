@@ -74,6 +74,24 @@ def test_checkout_of_packed_blobs_is_identical(version: DatasetVersion, link: st
     assert (os.stat(out / "big.bin").st_nlink > 1) == (link != "copy")
 
 
+def test_checkout_reads_packs_ahead_in_bounded_spans(
+    version: DatasetVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout_module = importlib.import_module("loopml.data.checkout")
+    reads: list[int] = []
+    read_many = ObjectStore.read_many
+
+    def counted(self: ObjectStore, wanted: list[str]) -> list[bytes]:
+        reads.append(len(wanted))
+        return read_many(self, wanted)
+
+    monkeypatch.setattr(checkout_module, "_READ_AHEAD_BYTES", 200)
+    monkeypatch.setattr(ObjectStore, "read_many", counted)
+    out = loopml.data.checkout(version.uri, "out")
+    assert digest(out) == digest(Path("data"))
+    assert len(reads) > 1 and sum(reads) == len(SMALL)  # several spans, each blob read once
+
+
 def test_same_content_same_version_packed_or_not(version: DatasetVersion) -> None:
     again = add_path("data", "data", pack=False)
     assert not again.created

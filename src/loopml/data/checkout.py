@@ -398,16 +398,29 @@ class _Plan:
         entries = self.to_write
         sources = placer.sources([entry.blob for entry in entries])
         base = staging + os.sep
+        contents: dict[int, bytes] = {}  # verified bytes of packed blobs, by entry index
 
         def place(index: int) -> Placed:
             entry = entries[index]
             rel = rels[index]
-            source = None if sources is None else sources[index]
-            done = placer.place(entry.blob, entry.size, entry.mode, base + rel, rel, source)
+            data = contents.pop(index, None)
+            if data is not None and len(data) == entry.size:
+                done = placer.write_verified(entry.blob, data, entry.mode, base + rel)
+            else:
+                source = None if sources is None else sources[index]
+                done = placer.place(entry.blob, entry.size, entry.mode, base + rel, rel, source)
             meter.advance(entry.size)
             return done
 
-        return _run_all(place, len(entries), workers)
+        placed: list[Placed | None] = [None] * len(entries)
+        for group in _groups(entries, sources):
+            if sources is not None and sources[group[0]] is None:
+                # Packed blobs: read a pack span at a time (verified), then only writes.
+                contents.update(placer.read_packed(group, [entries[i].blob for i in group]))
+            done = _run_all(group.__getitem__, place, len(group), workers)
+            for index, item in zip(group, done, strict=True):
+                placed[index] = item
+        return [item for item in placed if item is not None]
 
     def _move(self, staging: str) -> None:
         if self.fresh and self.kind == "folder":
@@ -457,6 +470,31 @@ def _unchanged(rel: str, hashes: dict[str, str], listing: dict[str, Entry]) -> b
     return listed is not None and hashes.get(rel) == listed.blob
 
 
+#: Packed bytes read ahead of writing them, at most (checkout memory stays bounded).
+_READ_AHEAD_BYTES = 32 * 2**20
+
+
+def _groups(entries: Sequence[FileEntry], sources: Sequence[str | None] | None) -> list[list[int]]:
+    """Entry indexes in the groups :meth:`_Plan._stage` places them in: packed blobs of a
+    local store (no source file) in runs of at most :data:`_READ_AHEAD_BYTES`, then the rest."""
+    if sources is None:
+        return [list(range(len(entries)))] if entries else []
+    groups: list[list[int]] = []
+    run: list[int] = []
+    run_bytes = 0
+    rest: list[int] = []
+    for index, source in enumerate(sources):
+        if source is not None:
+            rest.append(index)
+            continue
+        run.append(index)
+        run_bytes += entries[index].size
+        if run_bytes >= _READ_AHEAD_BYTES:
+            groups.append(run)
+            run, run_bytes = [], 0
+    return [group for group in (*groups, run, rest) if group]
+
+
 def _remove_empty_folders(root: str, removed: Sequence[str]) -> None:
     for folder in sorted({os.path.dirname(rel) for rel in removed} - {""}, reverse=True):
         path = os.path.join(root, folder)
@@ -476,9 +514,11 @@ def _token() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def _run_all(work: Callable[[int], Placed], count: int, workers: int) -> list[Placed]:
-    """``work(i)`` for ``i`` in ``range(count)`` in up to ``workers`` threads; the first
-    error stops the others and is raised."""
+def _run_all(
+    pick: Callable[[int], int], work: Callable[[int], Placed], count: int, workers: int
+) -> list[Placed]:
+    """``work(pick(i))`` for ``i`` in ``range(count)``, in order, in up to ``workers``
+    threads; the first error stops the others and is raised."""
     results: list[Placed | None] = [None] * count
     indexes = iter(range(count))  # next() on a range iterator is atomic
     errors: list[BaseException] = []
@@ -488,7 +528,7 @@ def _run_all(work: Callable[[int], Placed], count: int, workers: int) -> list[Pl
             for index in indexes:
                 if errors:
                     return
-                results[index] = work(index)
+                results[index] = work(pick(index))
         except BaseException as exc:  # noqa: BLE001 - re-raised by the calling thread
             errors.append(exc)
 

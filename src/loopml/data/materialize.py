@@ -210,6 +210,32 @@ class Materializer:
             return list(paths)
         return [None if blob in packed else path for blob, path in zip(blobs, paths, strict=True)]
 
+    def read_packed(self, keys: Sequence[int], blobs: Sequence[str]) -> dict[int, bytes]:
+        """The verified bytes of packed ``blobs`` by ``keys``, read with one read per pack.
+
+        Where that fails (a blob missing or damaged), nothing is returned for them: each is
+        then placed one by one, which names the file and the cause.
+        """
+        try:
+            return dict(zip(keys, self._objects.read_many(blobs), strict=True))
+        except (NotFoundError, CorruptObjectError):
+            return {}
+
+    def write_verified(self, blob: str, data: bytes, mode: int, dest: str) -> Placed:
+        """A new file at ``dest`` holding ``data``, the verified bytes of ``blob``."""
+        out = _create(dest, mode)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(out, view) :]
+            new = os.fstat(out)
+        except BaseException:
+            os.close(out)
+            os.unlink(dest)
+            raise
+        os.close(out)
+        return _placed("copy", new, blob, self._started_ns)
+
     def _copy_packed(self, blob: str, size: int, mode: int, dest: str, rel: str) -> Placed:
         """A packed blob: read (it is small), hashed, and written only if it matches."""
         try:
@@ -225,18 +251,7 @@ class Materializer:
         actual = str(blake3(data).hexdigest())
         if actual != blob or len(data) != size:
             raise corrupt(rel, blob, actual if len(data) == size else None)
-        out = _create(dest, mode)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view) :]
-            new = os.fstat(out)
-        except BaseException:
-            os.close(out)
-            os.unlink(dest)
-            raise
-        os.close(out)
-        return _placed("copy", new, blob, self._started_ns)
+        return self.write_verified(blob, data, mode, dest)
 
     def _copy_local(
         self, source: str, blob: str, size: int, mode: int, dest: str, rel: str
