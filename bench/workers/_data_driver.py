@@ -6,10 +6,11 @@ in the tool's own work folder. The driver decides the data, the order and the ch
 identically for both tools; each adapter only says which command does what and how to
 read its status output. It prints one JSON object with every figure and check.
 
-Order: copy the data in (untimed, then ``sync``), init, add the big file, add the folder,
-status with no change (3 runs), change one small file, status, re-add, push the folder,
-push the big file, ``rm -rf`` the folder, checkout. Checks run after each timed step,
-untimed, so a tool that skips work is caught.
+Order: copy the data in (untimed, then ``sync``; a ``sync`` also precedes every timed
+step), init, add the big file, add the folder, status with no change (3 runs), change one
+small file, status, re-add, push the folder, push the big file, ``rm -rf`` the folder,
+checkout; then, in a fresh folder set to hardlink, add the folder, ``rm -rf``, checkout.
+Checks run after each timed step, untimed, so a tool that skips work is caught.
 """
 
 from __future__ import annotations
@@ -62,6 +63,14 @@ class Adapter(Protocol):
         ...
 
     def store_dir(self, ws: Path) -> Path: ...
+    def init_hardlink(self, ws: Path) -> list[list[str]]:
+        """Init a fresh folder whose adds and checkouts hardlink (untimed)."""
+        ...
+
+    def add_files_hardlink(self) -> list[str]:
+        """The add of the folder that takes its files in as hardlinks."""
+        ...
+
     def extras(self, workdir: Path, src: Path, big_sha256: str) -> dict[str, Any]: ...
 
 
@@ -95,6 +104,13 @@ def tree_bytes(folder: Path) -> int:
 
 def new_content(size: int) -> bytes:
     return random.Random(MODIFY_SEED).randbytes(size)
+
+
+def settle() -> None:
+    """Before each timed step, untimed and the same for both tools: ``sync``, so a step is
+    not charged for the writeback of what an earlier step wrote (one tool fsyncs its
+    writes, the other does not)."""
+    os.sync()
 
 
 def copy_in(src: Path, ws: Path) -> None:
@@ -164,6 +180,7 @@ def main(adapter: Adapter) -> None:
     def timed(key: str, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         """One timed run; ``check=False`` for status, whose exit code may signal a change."""
         cmds[key] = cmd_text(cmd)
+        settle()
         seconds, proc = time_command(cmd, cwd=ws, env=adapter.env, check=check)
         out[f"{key}_s"] = seconds
         out["outputs"][key] = _output(proc)
@@ -335,6 +352,35 @@ def main(adapter: Adapter) -> None:
     with stage("extras"):
         rmtree_force(remote)
         out.update(adapter.extras(workdir, src, args.big_sha256))
+
+    progress(f"both hardlinking: add {FILES}/, rm -rf, checkout")
+    with stage("hardlink"):
+        hl = workdir / "ws-hardlink-files"
+        copy_in(src, hl)
+        (hl / BIG).unlink()
+        for cmd in adapter.init_hardlink(hl):
+            time_command(cmd, cwd=hl, env=adapter.env)
+        settle()
+        seconds, proc = time_command(adapter.add_files_hardlink(), cwd=hl, env=adapter.env)
+        out["add_files_hardlink_s"] = seconds
+        cmds["add_files_hardlink"] = cmd_text(adapter.add_files_hardlink())
+        linked = sum(1 for p in (hl / FILES).rglob("*") if p.is_file() and p.stat().st_nlink > 1)
+        checks.record(
+            "add_files_hardlink", "files are hardlinked", linked == n_files, f"{linked:,} linked"
+        )
+        rmtree_force(hl / FILES)
+        settle()
+        seconds, proc = time_command(adapter.checkout_files(), cwd=hl, env=adapter.env)
+        out["checkout_hardlink_s"] = seconds
+        out["outputs"]["checkout_hardlink"] = _output(proc)
+        got = manifest(hl / FILES)
+        checks.record(
+            "checkout_hardlink",
+            "checkout is byte-identical to the added folder",
+            got == manifest(src / FILES),
+            f"{len(got):,} files",
+        )
+        rmtree_force(hl)
 
     out["files"] = n_files
     out["files_bytes"] = small_bytes

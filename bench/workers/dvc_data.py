@@ -92,6 +92,12 @@ class DvcAdapter:
     def store_dir(self, ws: Path) -> Path:
         return ws / ".dvc" / "cache"
 
+    def init_hardlink(self, ws: Path) -> list[list[str]]:
+        return [*self.init(ws), *self._setup(ws), [DVC, "config", "cache.type", "hardlink"]]
+
+    def add_files_hardlink(self) -> list[str]:
+        return self.add_files()
+
     def extras(self, workdir: Path, src: Path, big_sha256: str) -> dict[str, Any]:
         """``dvc add`` of the big file with ``cache.type hardlink``, in its own fresh folder."""
         import shutil

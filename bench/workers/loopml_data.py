@@ -112,6 +112,12 @@ class LoopmlAdapter:
     def store_dir(self, ws: Path) -> Path:
         return ws / ".loopml"
 
+    def init_hardlink(self, ws: Path) -> list[list[str]]:
+        return [[LOOPML, "init"]]
+
+    def add_files_hardlink(self) -> list[str]:
+        return [*self.add_files(), "--link", "hardlink"]
+
     def extras(self, workdir: Path, src: Path, big_sha256: str) -> dict[str, Any]:
         return {}
 

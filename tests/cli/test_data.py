@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -212,3 +213,28 @@ def test_add_packs_many_small_files_unless_told_not_to(
     assert out["files"] == 40
     for name, data in files.items():
         assert (Path("back") / name).read_bytes() == data
+
+
+def test_add_by_hardlink_then_checkout_creates_no_file(
+    invoke: Invoke, as_json: Callable[..., Any]
+) -> None:
+    files = {f"d{i % 2}/f{i:02d}.txt": f"line {i}\n".encode() for i in range(40)}
+    make_tree(Path("many"), files)
+    inodes = {name: os.stat(Path("many") / name).st_ino for name in files}
+    invoke("data", "add", "many", "--link", "hardlink")
+    assert not list(Path(".loopml/objects/packs").glob("*.idx"))  # linked, not packed
+    assert all(os.stat(Path("many") / n).st_mode & 0o777 == 0o444 for n in files)
+    assert as_json("data", "status", "many")["clean"]
+    shutil.rmtree("many")
+    out = as_json("data", "checkout", "datasets:/many/1", "--to", "many")
+    assert out["methods"] == {"hardlink": 40}
+    for name, data in files.items():  # the very inodes that were added
+        assert (Path("many") / name).read_bytes() == data
+        assert os.stat(Path("many") / name).st_ino == inodes[name]
+
+
+def test_add_refuses_an_unknown_link_mode(invoke: Invoke) -> None:
+    make_tree(Path("d"), {"a.txt": b"a"})
+    result = invoke("data", "add", "d", "--link", "symlink", code=2)
+    assert "unknown link mode 'symlink'" in result.stderr
+    assert "copy, hardlink" in result.stderr

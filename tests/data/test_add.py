@@ -220,3 +220,28 @@ def test_special_files_are_an_error() -> None:
             loopml.data.add("data")
     finally:
         sock.close()
+
+
+def test_add_by_hardlink_then_edit_by_replacing_the_file() -> None:
+    make_tree(Path("data"), TREE)
+    first = loopml.data.add("data", link="hardlink")
+    objects = get_context().objects
+    for entry in loopml.data.files(first.uri):
+        assert os.path.samefile(Path("data") / entry.path, objects.local_path(entry.blob))
+        assert os.stat(Path("data") / entry.path).st_mode & 0o222 == 0  # read-only now
+    assert loopml.data.add("data", link="hardlink") == first  # nothing changed
+    # a read-only file is edited by writing a new one in its place (as editors do)
+    replacement = Path("data/a.csv.new")
+    replacement.write_bytes(b"id,x\n1,3\n")
+    replacement.replace("data/a.csv")
+    assert not loopml.data.status("data").clean
+    second = loopml.data.add("data", link="hardlink")
+    assert second.version == 2
+    assert objects.get_bytes(loopml.data.files(first.uri)[0].blob) == TREE["a.csv"]
+
+
+def test_add_refuses_an_unknown_link_mode() -> None:
+    make_tree(Path("data"), TREE)
+    with pytest.raises(InvalidInputError, match="unknown link mode") as caught:
+        loopml.data.add("data", link="reflink")  # type: ignore[arg-type]
+    assert caught.value.field == "link"

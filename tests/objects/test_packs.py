@@ -264,3 +264,37 @@ def _age_pack(store: ObjectStore, backdoor: Any, pack: str) -> None:
     if backdoor.is_local:
         then = time.time() - 7200
         os.utime(store._backend.pack_file(pack, "idx"), (then, then))
+
+
+def test_temp_packs_of_crashed_processes_are_swept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from loopml.objects._packs import STALE_TEMP_PACK_S, sweep_stale_temp_packs
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    dead = int(gone)
+    old = time.time() - STALE_TEMP_PACK_S - 60
+    folder = tmp_path / "loopml-packs"
+    folder.mkdir()
+    names = {
+        "crashed": f"pack-{dead:x}-{'a' * 16}",  # its process is gone, and it is old
+        "recent": f"pack-{dead:x}-{'b' * 16}",  # gone, but too recent to be sure
+        "ours": f"pack-{os.getpid():x}-{'c' * 16}",  # a running process's, however old
+        "other": "not-a-pack",
+    }
+    for key, name in names.items():
+        path = folder / name
+        path.write_bytes(b"x")
+        if key != "recent":
+            os.utime(path, (old, old))
+    assert sweep_stale_temp_packs(str(folder)) == [names["crashed"]]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        names[k] for k in ("recent", "ours", "other")
+    )
+    assert sweep_stale_temp_packs(str(tmp_path / "missing")) == []

@@ -66,15 +66,34 @@ def add(
             ),
         ),
     ] = True,
+    link: Annotated[
+        str,
+        typer.Option(
+            "--link",
+            "-l",
+            help=(
+                "copy: copy new files into the store (your files stay as they are); "
+                "hardlink: take them in as hardlinks, nothing copied, and make them "
+                "read-only (as a hardlinked checkout is)."
+            ),
+        ),
+    ] = "copy",
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Version a folder or file; the same content gives the same version."""
     with _gc_paused():  # also while the store's modules are imported
-        from loopml.data.add import add_path
+        from loopml.data.add import add_path, check_add_link
 
     with _progress() as report, _gc_paused():
         result = add_path(
-            path, name, message, project=project, verify=verify, progress=report, pack=pack
+            path,
+            name,
+            message,
+            project=project,
+            verify=verify,
+            progress=report,
+            pack=pack,
+            link=check_add_link(link),
         )
     version = result.version
     if as_json:

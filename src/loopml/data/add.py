@@ -16,6 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from loopml.data.hashing import io_workers
 from loopml.data.progress import Meter, ProgressFn
@@ -28,7 +29,20 @@ from loopml.errors import InvalidInputError, NotFoundError
 from loopml.objects import BlobInfo, ObjectStore
 from loopml.tracking.context import TrackingContext, get_context
 
-__all__ = ["AddResult", "add", "add_path", "resolve_local"]
+__all__ = [
+    "ADD_LINK_MODES",
+    "AddLink",
+    "AddResult",
+    "add",
+    "add_path",
+    "check_add_link",
+    "resolve_local",
+]
+
+#: How ``add`` stores a file: ``copy`` (default: the user's files stay as they are) or
+#: ``hardlink`` (the file becomes its read-only blob; nothing is copied).
+AddLink = Literal["copy", "hardlink"]
+ADD_LINK_MODES: tuple[AddLink, ...] = ("copy", "hardlink")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +63,7 @@ def add(
     message: str | None = None,
     *,
     project: str | None = None,
+    link: AddLink = "copy",
 ) -> DatasetVersion:
     """Version a local folder or file as a dataset.
 
@@ -61,6 +76,11 @@ def add(
         name: The dataset's name (default: the folder's or file's name).
         message: Why this version exists.
         project: The project (default: the active run's, else the configured one).
+        link: ``copy`` (default) copies each new file into the object store. ``hardlink``
+            takes it in as a hardlink instead: nothing is copied and the file is made
+            read-only (it *is* the stored blob, as after ``checkout --link hardlink``), so
+            ``add`` and a later checkout create no files. Executable files and files on
+            another filesystem than the store are copied.
 
     Returns:
         The version (``version.uri`` is ``datasets:/<name>/<number>``).
@@ -76,7 +96,7 @@ def add(
         >>> v.uri  # doctest: +SKIP
         'datasets:/churn-raw/1'
     """
-    return add_path(path, name, message, project=project).version
+    return add_path(path, name, message, project=project, link=link).version
 
 
 def add_path(
@@ -89,10 +109,12 @@ def add_path(
     progress: ProgressFn | None = None,
     workers: int | None = None,
     pack: bool = True,
+    link: AddLink = "copy",
 ) -> AddResult:
     """:func:`add`, reporting what was done; ``verify`` hashes every file (no stat cache);
     ``pack=False`` stores every small file as a blob file of its own (see
     :meth:`~loopml.objects.ObjectStore.put_files`), which a checkout can hardlink."""
+    link = check_add_link(link)
     target = resolve_local(path)
     is_dir = os.path.isdir(target)
     name = check_dataset_name(name if name is not None else _default_name(target))
@@ -102,7 +124,18 @@ def add_path(
     opening = _open_store_meanwhile(ctx)
     try:
         return _add(
-            ctx, objects, target, is_dir, name, message, project, verify, progress, workers, pack
+            ctx,
+            objects,
+            target,
+            is_dir,
+            name,
+            message,
+            project,
+            verify,
+            progress,
+            workers,
+            pack,
+            link,
         )
     finally:
         opening.join()  # never leave the thread opening a store behind
@@ -120,6 +153,7 @@ def _add(
     progress: ProgressFn | None,
     workers: int | None,
     pack: bool,
+    link: AddLink,
 ) -> AddResult:
     started_ns = time.time_ns()
     listed = sorted(walk_tree(target)) if is_dir else [stat_path(target, os.path.basename(target))]
@@ -152,7 +186,11 @@ def _add(
         if workers is None:
             workers = io_workers([listed[i].size for i in to_store])
         stored = objects.put_files(
-            [listed[i].abspath for i in to_store], workers=workers, on_stored=on_stored, pack=pack
+            [listed[i].abspath for i in to_store],
+            workers=workers,
+            on_stored=on_stored,
+            pack=pack,
+            link=link == "hardlink",
         )
         meter.finish()
         _vouch_for_blobs(objects, cache, written, started_ns)
@@ -177,6 +215,18 @@ def _add(
         )
     hashed = sum(info.size for info in stored)
     return AddResult(version, created, target, len(entries), len(stored), hashed)
+
+
+def check_add_link(link: str) -> AddLink:
+    """``link`` if ``add`` knows it, else InvalidInputError naming the choices."""
+    for mode in ADD_LINK_MODES:
+        if link == mode:
+            return mode
+    raise InvalidInputError(
+        f"unknown link mode {link!r} for add",
+        field="link",
+        hint=f"use one of {', '.join(ADD_LINK_MODES)}",
+    )
 
 
 def resolve_local(path: str | os.PathLike[str]) -> str:

@@ -236,10 +236,16 @@ class FsspecBackend:
     # -- packs -----------------------------------------------------------------------------
 
     def pack_temp_dir(self) -> str:
-        """Packs are built in a local temp folder, then uploaded."""
+        """Packs are built in a local temp folder, then uploaded; what a crashed process
+        left there is removed (see :func:`~loopml.objects._packs.sweep_stale_temp_packs`)."""
         import tempfile
 
-        return tempfile.gettempdir()
+        from loopml.objects._packs import sweep_stale_temp_packs
+
+        folder = os.path.join(tempfile.gettempdir(), "loopml-packs")
+        os.makedirs(folder, exist_ok=True)
+        sweep_stale_temp_packs(folder)
+        return folder
 
     def pack_file(self, pack: str, ext: str) -> str:
         return f"{self.root}/{PACK_DIR}/{pack}.{ext}"

@@ -43,11 +43,13 @@ __all__ = [
     "PackIndex",
     "PackLoc",
     "PackStat",
+    "STALE_TEMP_PACK_S",
     "PackWriter",
     "SealedPack",
     "decode_index",
     "encode_index",
     "is_pack_id",
+    "sweep_stale_temp_packs",
 ]
 
 #: The folder, under the root, that holds packs and their indexes.
@@ -135,6 +137,44 @@ def decode_index(pack: str, data: bytes) -> dict[str, PackLoc]:
         digest.hex(): PackLoc(pack, offset, size)
         for digest, offset, size in _ENTRY.iter_unpack(body[head:])
     }
+
+
+#: A temp pack of a process that is gone is removed once it is this old (seconds).
+STALE_TEMP_PACK_S = 600.0
+_TEMP_PACK = re.compile(r"pack-([0-9a-f]+)-[0-9a-f]{16}")
+
+
+def sweep_stale_temp_packs(folder: str, *, now: float | None = None) -> list[str]:
+    """Remove the temp packs in ``folder`` that a crashed process left: named by a process
+    that no longer runs and older than :data:`STALE_TEMP_PACK_S`. The names removed.
+
+    A local store's temps are under its own ``tmp/``, which ``gc`` cleans; a remote store
+    builds its packs in the machine's temp folder, where nothing else would."""
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return removed
+    for entry in entries:
+        found = _TEMP_PACK.fullmatch(entry.name)
+        if found is None or _running(int(found.group(1), 16)):
+            continue
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if now - entry.stat(follow_symlinks=False).st_mtime >= STALE_TEMP_PACK_S:
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 class PackWriter:

@@ -41,6 +41,7 @@ from loopml.objects._verify import VerifyingReader
 from loopml.objects.blobs import BLOB_SCHEME, BlobInfo, blob_uri, check_blob, parse_blob_uri
 
 if TYPE_CHECKING:
+    from loopml.objects._adopt import Adopter
     from loopml.objects._backend import TempBlob, WriteBatch
 
 __all__ = [
@@ -190,6 +191,7 @@ class ObjectStore(StoreInternals):
         on_stored: Callable[[BlobInfo, bool], None] | None = None,
         contents: Sequence[bytes] = (),
         pack: bool = True,
+        link: bool = False,
     ) -> list[BlobInfo]:
         """Store many local files; one durability barrier for all of them.
 
@@ -212,6 +214,10 @@ class ObjectStore(StoreInternals):
             contents: In-memory contents to store too, after ``paths`` (for copies between
                 stores); their blobs follow the files' in the result.
             pack: Pack small blobs (as described above); False writes a file per blob.
+            link: In a local store, take each file in by hardlink instead of copying it:
+                the file becomes its blob and is made read-only (see
+                :mod:`~loopml.objects._adopt`). Files that cannot be linked (executable,
+                on another filesystem) are copied; so is everything in other stores.
             on_stored: Called with each file's blob as soon as it is hashed, and whether
                 this call wrote it (False: the content was stored already), from the worker
                 threads (it must be thread-safe); for progress reports. A blob reported
@@ -247,15 +253,22 @@ class ObjectStore(StoreInternals):
             if pack and len(names) + len(contents) >= PACK_MIN_FILES:
                 self._packs.refresh()  # dedup against packs written by others since
                 packer = PackWriter(self._backend.pack_temp_dir())
+        adopter = self._adopter(batch) if link else None
+
+        def ingest(name: str, buffer: memoryview) -> tuple[BlobInfo, bool]:
+            if adopter is not None:
+                try:  # not self._io(): a context manager per file costs more than the link
+                    adopted = adopter.adopt(name)
+                except OSError as exc:
+                    raise ObjectStoreError(
+                        f"cannot link {name} into {self.url}: {exc}", uri=self.url, field="path"
+                    ) from exc
+                if adopted is not None:
+                    return adopted
+            return self._ingest_file(name, batch=batch, buffer=buffer, packer=packer)
+
         try:
-            infos = ingest_files(
-                lambda name, buffer: self._ingest_file(
-                    name, batch=batch, buffer=buffer, packer=packer
-                ),
-                names,
-                workers=workers,
-                on_stored=on_stored,
-            )
+            infos = ingest_files(ingest, names, workers=workers, on_stored=on_stored)
             buffer = _new_buffer() if contents else None
             for data in contents:
                 info, new = self._ingest_bytes(data, batch=batch, buffer=buffer, packer=packer)
@@ -272,6 +285,8 @@ class ObjectStore(StoreInternals):
                 batch.abort()
             except self._backend.errors as cleanup:
                 exc.add_note(f"temp files could not be removed ({cleanup}); gc removes them")
+            if adopter is not None:
+                adopter.give_back()
             if packer is not None:
                 try:
                     packer.discard()
@@ -281,6 +296,14 @@ class ObjectStore(StoreInternals):
         if packer is not None:
             packer.discard()  # stored locally by rename (nothing left) or uploaded
         return infos
+
+    def _adopter(self, batch: WriteBatch) -> Adopter | None:
+        """What takes files into ``batch`` by hardlink; None where the store is not local."""
+        from loopml.objects._local import LocalBatch
+
+        if not isinstance(batch, LocalBatch):
+            return None
+        return batch.adopter(lambda blob: self._has_packed(blob) or batch.has(blob))
 
     def _ingest_file(
         self,
