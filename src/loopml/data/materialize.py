@@ -223,18 +223,11 @@ class Materializer:
 
     def write_verified(self, blob: str, data: bytes, mode: int, dest: str) -> Placed:
         """A new file at ``dest`` holding ``data``, the verified bytes of ``blob``."""
-        out = _create(dest, mode)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view) :]
-            new = os.fstat(out)
-        except BaseException:
-            os.close(out)
-            os.unlink(dest)
-            raise
-        os.close(out)
-        return _placed("copy", new, blob, self._started_ns)
+
+        def write(out: int) -> None:
+            _write_all(out, memoryview(data))
+
+        return _placed("copy", _new_file(dest, mode, write), blob, self._started_ns)
 
     def _copy_packed(self, blob: str, size: int, mode: int, dest: str, rel: str) -> Placed:
         """A packed blob: read (it is small), hashed, and written only if it matches."""
@@ -273,27 +266,39 @@ class Materializer:
         self, src: IO[bytes], blob: str, size: int, mode: int, dest: str, rel: str
     ) -> Placed:
         """Copy while hashing; a mismatch removes ``dest`` and raises."""
-        hasher = blake3()
-        out = _create(dest, mode)
-        try:
+
+        def write(out: int) -> None:
+            hasher = blake3()
             total = 0
             read: Callable[[int], bytes] = src.read
             while chunk := read(min(_COPY_CHUNK, max(size - total, 0) + 1)):
                 hasher.update(chunk)
-                view = memoryview(chunk)
-                while view:
-                    view = view[os.write(out, view) :]
+                _write_all(out, memoryview(chunk))
                 total += len(chunk)
             actual = str(hasher.hexdigest())
             if actual != blob or total != size:
                 raise corrupt(rel, blob, actual if total == size else None)
-            new = os.fstat(out)
-        except BaseException:
-            os.close(out)
-            os.unlink(dest)
-            raise
+
+        return _placed("copy", _new_file(dest, mode, write), blob, self._started_ns)
+
+
+def _new_file(path: str, mode: int, write: Callable[[int], None]) -> os.stat_result:
+    """Create ``path``, ``write(fd)`` into it; its stat. On any error it is removed."""
+    out = _create(path, mode)
+    try:
+        write(out)
+        new = os.fstat(out)
+    except BaseException:
         os.close(out)
-        return _placed("copy", new, blob, self._started_ns)
+        os.unlink(path)
+        raise
+    os.close(out)
+    return new
+
+
+def _write_all(out: int, view: memoryview) -> None:
+    while view:
+        view = view[os.write(out, view) :]
 
 
 def _create(path: str, mode: int) -> int:

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,7 +48,13 @@ from loopml.errors import (
     StoreError,
 )
 from loopml.store.sql.driver import driver_sql, text_list
-from loopml.store.sql.failures import BUSY_RETRIES, SQLITE_HINT, database_error, is_busy_text
+from loopml.store.sql.failures import (
+    BUSY_RETRIES,
+    SQLITE_HINT,
+    busy_pause,
+    database_error,
+    is_busy_text,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects.postgresql import Insert as PgInsert
@@ -226,7 +230,7 @@ class Database:
             except sa_exc.DBAPIError as exc:
                 if attempt < BUSY_RETRIES and self.is_busy(exc):
                     attempt += 1
-                    time.sleep(0.05 * 2**attempt * (0.5 + random.random()))  # noqa: S311
+                    busy_pause(attempt)
                     continue
                 raise self.error(exc) from exc
             except sa_exc.SQLAlchemyError as exc:

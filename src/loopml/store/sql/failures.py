@@ -8,9 +8,19 @@ failure: a broken constraint is a :class:`~loopml.errors.ConflictError`, anythin
 
 from __future__ import annotations
 
+import random
+import time
+
 from loopml.errors import ConflictError, LoopmlError, StoreError
 
-__all__ = ["BUSY_RETRIES", "PG_HINT", "SQLITE_HINT", "database_error", "is_busy_text"]
+__all__ = [
+    "BUSY_RETRIES",
+    "PG_HINT",
+    "SQLITE_HINT",
+    "busy_pause",
+    "database_error",
+    "is_busy_text",
+]
 
 #: How often a SQLite write that found the database locked is tried again.
 BUSY_RETRIES = 3
@@ -19,6 +29,12 @@ PG_HINT = (
     "check that the PostgreSQL server is running and that host, port, user and database are right"
 )
 _BUSY_WORDS = ("database is locked", "database is busy", "database table is locked")
+
+
+def busy_pause(attempt: int) -> None:
+    """Sleep before try ``attempt`` (1, 2, …) of a write that found SQLite locked: an
+    exponential backoff with jitter, so competing writers do not retry in step."""
+    time.sleep(0.05 * 2**attempt * (0.5 + random.random()))  # noqa: S311 - not crypto
 
 
 def is_busy_text(text: str) -> bool:

@@ -17,15 +17,13 @@ turns, and a forked child opens its own.
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
 from loopml.store.sql.driver import DriverConnection, DriverResult
-from loopml.store.sql.failures import BUSY_RETRIES, database_error, is_busy_text
+from loopml.store.sql.failures import BUSY_RETRIES, busy_pause, database_error, is_busy_text
 
 __all__ = ["DirectSqlite", "sqlite_file"]
 
@@ -127,14 +125,8 @@ class DirectSqlite:
     def run(
         self, work: Callable[[DriverConnection], T], *, mode: Literal["read", "write"] = "read"
     ) -> T:
-        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises.
-
-        A write that finds the database locked beyond the busy timeout is tried again.
-
-        Raises:
-            StoreError: the database failed.
-            ConflictError: the write broke a constraint.
-        """
+        """:meth:`Database.run <loopml.store.sql.engine.Database.run>` on this connection:
+        one transaction, the same retries of a locked write, the same errors."""
         attempt = 0
         while True:
             try:
@@ -143,7 +135,7 @@ class DirectSqlite:
             except sqlite3.Error as exc:
                 if attempt < BUSY_RETRIES and is_busy_text(str(exc)):
                     attempt += 1
-                    time.sleep(0.05 * 2**attempt * (0.5 + random.random()))  # noqa: S311
+                    busy_pause(attempt)
                     continue
                 raise database_error(
                     exc,
