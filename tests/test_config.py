@@ -56,3 +56,12 @@ def test_broken_toml_says_which_file(tmp_path: Path) -> None:
 def test_no_home_and_create_false_explains(tmp_path: Path) -> None:
     with pytest.raises(InvalidInputError, match="loopml init"):
         load_settings(cwd=tmp_path, create=False)
+
+
+def test_data_add_link_from_env_or_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = init_home(tmp_path)
+    assert load_settings(cwd=tmp_path).data_add_link == "copy"
+    (home / "config.toml").write_text('data_add_link = "hardlink"\n')
+    assert load_settings(cwd=tmp_path).data_add_link == "hardlink"
+    monkeypatch.setenv("LOOPML_DATA_ADD_LINK", "copy")
+    assert load_settings(cwd=tmp_path).data_add_link == "copy"

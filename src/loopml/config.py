@@ -23,6 +23,7 @@ _ENV = {
     "artifact_uri": "LOOPML_ARTIFACT_URI",
     "token": "LOOPML_TOKEN",
     "project": "LOOPML_PROJECT",
+    "data_add_link": "LOOPML_DATA_ADD_LINK",
 }
 _KNOWN_KEYS = frozenset(_ENV)
 
@@ -36,6 +37,8 @@ class Settings:
     project: str = "default"
     token: str | None = None
     home: Path | None = None
+    #: How ``loopml data add`` stores new files when not told: ``copy`` or ``hardlink``.
+    data_add_link: str = "copy"
 
 
 def find_home(start: Path | None = None) -> Path | None:
@@ -109,6 +112,7 @@ def load_settings(
         "artifact_uri": artifact_uri,
         "project": project,
         "token": token,
+        "data_add_link": None,
     }
     env = {key: os.environ.get(var) or None for key, var in _ENV.items()}
     merged = {key: given[key] or env[key] for key in _ENV}
@@ -137,4 +141,5 @@ def load_settings(
         project=merged["project"] or "default",
         token=merged["token"],
         home=home,
+        data_add_link=merged["data_add_link"] or "copy",
     )

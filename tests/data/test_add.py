@@ -245,3 +245,25 @@ def test_add_refuses_an_unknown_link_mode() -> None:
     with pytest.raises(InvalidInputError, match="unknown link mode") as caught:
         loopml.data.add("data", link="reflink")  # type: ignore[arg-type]
     assert caught.value.field == "link"
+
+
+def test_the_data_add_link_setting_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(Path("data"), TREE)
+    monkeypatch.setenv("LOOPML_DATA_ADD_LINK", "hardlink")
+    version = loopml.data.add("data")
+    objects = get_context().objects
+    entry = loopml.data.files(version.uri)[0]
+    assert os.path.samefile(Path("data") / entry.path, objects.local_path(entry.blob))
+    make_tree(Path("other"), {"x.txt": b"copied"})
+    loopml.data.add("other", link="copy")  # the argument wins
+    assert os.stat("other/x.txt").st_mode & 0o222
+
+
+def test_a_bad_data_add_link_setting_says_where_it_comes_from(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    make_tree(Path("data"), TREE)
+    monkeypatch.setenv("LOOPML_DATA_ADD_LINK", "symlink")
+    with pytest.raises(InvalidInputError, match="unknown link mode 'symlink'") as caught:
+        loopml.data.add("data")
+    assert "LOOPML_DATA_ADD_LINK" in str(caught.value.hint)

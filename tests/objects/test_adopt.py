@@ -106,3 +106,16 @@ def test_other_stores_copy(store: ObjectStore, tmp_path: Path) -> None:
     assert store.get_bytes(info.hex) == b"anywhere"
     if store.local_root is None:  # S3: a copy, the file untouched
         assert perms(path) == 0o644
+
+
+def test_symlinks_and_files_with_other_names_are_copied(local: ObjectStore, tmp_path: Path) -> None:
+    target = write(tmp_path / "outside" / "real.txt", b"lives elsewhere")
+    link = tmp_path / "in" / "link.txt"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(target)
+    twice = write(tmp_path / "in" / "twice.txt", b"two names")
+    os.link(twice, tmp_path / "outside" / "other-name.txt")
+    infos = local.put_files([str(link), twice], link=True)
+    assert [local.get_bytes(i.hex) for i in infos] == [b"lives elsewhere", b"two names"]
+    assert perms(target) == 0o644 and perms(twice) == 0o644  # nothing outside changed
+    assert os.stat(twice).st_nlink == 2

@@ -158,3 +158,34 @@ def test_a_forked_child_opens_its_own_connection(existing: str) -> None:
         store.end_run(parent.id, RunStatus.FINISHED)  # the parent's connection still works
         assert [e.ref for e in store.lineage_of_runs([parent.id])] == ["blake3:00"]
         assert store.get_run(parent.id).status is RunStatus.FINISHED
+
+
+def test_sqlalchemy_is_opened_once_on_first_use_whatever_the_threads(
+    existing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from loopml.store.sql import engine
+
+    made: list[str] = []
+    real = engine.Database
+
+    class Counted(real):  # type: ignore[misc,valid-type]
+        def __init__(self, uri: str) -> None:
+            made.append(uri)
+            super().__init__(uri)
+
+    monkeypatch.setattr(engine, "Database", Counted)
+    with SqlStore(existing) as store:
+        store.create_run("p")
+        assert made == []  # the frequent calls did not need it
+        barrier = threading.Barrier(6)
+
+        def search() -> None:
+            barrier.wait()
+            store.search_runs(["p"])
+
+        workers = [threading.Thread(target=search) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert made == [existing]

@@ -67,17 +67,18 @@ def add(
         ),
     ] = True,
     link: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--link",
             "-l",
             help=(
                 "copy: copy new files into the store (your files stay as they are); "
                 "hardlink: take them in as hardlinks, nothing copied, and make them "
-                "read-only (as a hardlinked checkout is)."
+                "read-only (as a hardlinked checkout is). Default: the data_add_link "
+                "setting, else copy."
             ),
         ),
-    ] = "copy",
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Version a folder or file; the same content gives the same version."""
@@ -93,7 +94,7 @@ def add(
             verify=verify,
             progress=report,
             pack=pack,
-            link=check_add_link(link),
+            link=None if link is None else check_add_link(link),
         )
     version = result.version
     if as_json:

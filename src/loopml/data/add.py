@@ -63,7 +63,7 @@ def add(
     message: str | None = None,
     *,
     project: str | None = None,
-    link: AddLink = "copy",
+    link: AddLink | None = None,
 ) -> DatasetVersion:
     """Version a local folder or file as a dataset.
 
@@ -76,7 +76,8 @@ def add(
         name: The dataset's name (default: the folder's or file's name).
         message: Why this version exists.
         project: The project (default: the active run's, else the configured one).
-        link: ``copy`` (default) copies each new file into the object store. ``hardlink``
+        link: ``copy`` copies each new file into the object store (the default, unless
+            the ``data_add_link`` setting says otherwise). ``hardlink``
             takes it in as a hardlink instead: nothing is copied and the file is made
             read-only (it *is* the stored blob, as after ``checkout --link hardlink``), so
             ``add`` and a later checkout create no files. Executable files and files on
@@ -109,16 +110,16 @@ def add_path(
     progress: ProgressFn | None = None,
     workers: int | None = None,
     pack: bool = True,
-    link: AddLink = "copy",
+    link: AddLink | None = None,
 ) -> AddResult:
     """:func:`add`, reporting what was done; ``verify`` hashes every file (no stat cache);
     ``pack=False`` stores every small file as a blob file of its own (see
     :meth:`~loopml.objects.ObjectStore.put_files`), which a checkout can hardlink."""
-    link = check_add_link(link)
     target = resolve_local(path)
     is_dir = os.path.isdir(target)
     name = check_dataset_name(name if name is not None else _default_name(target))
     ctx = get_context()
+    mode = check_add_link(link if link is not None else ctx.settings.data_add_link)
     _refuse_home(target, ctx.settings.home)
     objects = ctx.objects  # first: opening the store (below) holds the context's lock
     opening = _open_store_meanwhile(ctx)
@@ -135,7 +136,7 @@ def add_path(
             progress,
             workers,
             pack,
-            link,
+            mode,
         )
     finally:
         opening.join()  # never leave the thread opening a store behind
@@ -218,14 +219,16 @@ def _add(
 
 
 def check_add_link(link: str) -> AddLink:
-    """``link`` if ``add`` knows it, else InvalidInputError naming the choices."""
+    """``link`` if ``add`` knows it, else InvalidInputError naming the choices (and where
+    the default comes from)."""
     for mode in ADD_LINK_MODES:
         if link == mode:
             return mode
     raise InvalidInputError(
         f"unknown link mode {link!r} for add",
         field="link",
-        hint=f"use one of {', '.join(ADD_LINK_MODES)}",
+        hint=f"use one of {', '.join(ADD_LINK_MODES)} (--link, or the data_add_link setting:"
+        " LOOPML_DATA_ADD_LINK or .loopml/config.toml)",
     )
 
 

@@ -10,8 +10,9 @@ hardlinked checkout. The user's file is read-only from then on, as after
 ``checkout --link hardlink``.
 
 A file is not adopted (the caller copies it instead) when it is executable (a blob is
-``0o444``), not a regular file, or cannot be linked (another filesystem, a filesystem
-without hardlinks, too many links). A file whose content is stored already keeps its own
+``0o444``), a symlink or not a regular file, has other names already (a hardlink: making
+it read-only would change it there too), or cannot be linked (another filesystem, a
+filesystem without hardlinks). A file whose content is stored already keeps its own
 inode and gets its mode back.
 """
 
@@ -64,10 +65,12 @@ class Adopter:
         """Take ``path`` in as its blob; the blob and whether it is new, or None when the
         file is to be copied instead."""
         try:
-            st = os.stat(path)
+            st = os.lstat(path)
         except OSError:
             return None  # the copy reports it, naming the file
-        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o111:
+        if not stat.S_ISREG(st.st_mode) or st.st_mode & 0o111 or st.st_nlink != 1:
+            # a symlink's target, or a file with other names, lives outside what is added:
+            # making it read-only would change it there too
             return None
         mode = stat.S_IMODE(st.st_mode)
         temp = self._temp_path()

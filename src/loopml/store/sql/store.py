@@ -9,6 +9,7 @@ modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -87,6 +88,7 @@ class SqlStore(Store):
     def __init__(self, uri: str) -> None:
         self.uri = uri
         self._database: Database | None = None
+        self._opening = threading.Lock()
         # Project ids by name, learnt from committed transactions: an id never changes and
         # projects are never deleted, so a run of a known project skips the lookup.
         self._project_ids: dict[str, str] = {}
@@ -105,12 +107,16 @@ class SqlStore(Store):
 
     @property
     def _db(self) -> Database:
-        """The SQLAlchemy side of the store, made on first use."""
-        if self._database is None:
-            from loopml.store.sql.engine import Database
+        """The SQLAlchemy side of the store, made on first use (once, whatever the threads)."""
+        database = self._database
+        if database is None:
+            with self._opening:
+                if self._database is None:
+                    from loopml.store.sql.engine import Database
 
-            self._database = Database(self.uri)
-        return self._database
+                    self._database = Database(self.uri)
+                database = self._database
+        return database
 
     def _run(
         self,
