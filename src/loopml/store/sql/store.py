@@ -1,10 +1,15 @@
 """The SQL implementation of :class:`~loopml.store.base.Store`, over SQLite or PostgreSQL.
 
 A thin facade: each method checks its arguments, then runs one function of the aggregate
-modules (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`, :mod:`.search`,
-:mod:`.datasets`, :mod:`.lineage`, :mod:`.registry` with
-:mod:`.registry_reads` and :mod:`.registry_checks`, :mod:`.step_cache`) in one transaction through
-:class:`~loopml.store.sql.engine.Database`. Only entities leave.
+modules in one transaction. Only entities leave.
+
+- The frequent calls (:mod:`.projects`, :mod:`.runs`, :mod:`.rundata`, :mod:`.artifacts`,
+  :mod:`.lineage`, :mod:`.datasets`, :mod:`.step_cache`) are plain SQL
+  (:mod:`.driver`); on an existing SQLite file at the current schema they run over
+  ``sqlite3`` (:class:`~loopml.store.sql.sqlite_direct.DirectSqlite`), else through
+  :class:`~loopml.store.sql.engine.Database`.
+- Search (:mod:`.search`), the registry (:mod:`.registry`, :mod:`.registry_reads`) and
+  migrations need SQLAlchemy, which is imported and connected on their first use.
 """
 
 from __future__ import annotations
