@@ -10,6 +10,7 @@ carry both tools' numbers, the target, and PASS/FAIL; :func:`print_table`,
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import json
@@ -310,6 +311,36 @@ def command_wall_median(cmd: Sequence[str], repeats: int = 5) -> float:
                 f"{' '.join(cmd)} exited with {proc.returncode}: {proc.stderr.strip()[-1500:]}"
             )
     return median(times)
+
+
+def bench_parser(
+    prog: str, description: str, peer: str, *, quick_help: str = "small sizes, for a smoke test"
+) -> argparse.ArgumentParser:
+    """The options every benchmark takes: --quick, --json, --markdown, --skip-peer."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print a section for docs/benchmarks.md"
+    )
+    parser.add_argument(
+        "--skip-peer", action="store_true", help=f"run loopml only (no {peer}, no bench venv)"
+    )
+    return parser
+
+
+def report_consoles(as_json: bool, *, width: int = 132) -> tuple[Any, Any]:
+    """``(err, out)``: progress goes to stderr, the report to stdout (to stderr too with
+    ``--json``, which keeps stdout for the JSON); both at least ``width`` wide when not a
+    terminal, so tables are not wrapped in logs."""
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    out = err if as_json else Console()
+    for console in (err, out):
+        if not console.is_terminal:
+            console.width = max(console.width, width)
+    return err, out
 
 
 def measure_as_installed() -> None:

@@ -42,6 +42,7 @@ from _common import (
     Figure,
     Target,
     WorkerError,
+    bench_parser,
     command_line,
     figures_json,
     figures_markdown,
@@ -52,6 +53,7 @@ from _common import (
     prepare_peer_venv,
     print_table,
     project_python,
+    report_consoles,
     rmtree_force,
     run_worker,
 )
@@ -85,19 +87,11 @@ class CheckedFigure(Figure):
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="bench/data.py",
-        description="Data-versioning benchmark: loopml vs DVC, same data, one run.",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="64 MiB and 2,000 files, for a smoke test"
-    )
-    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
-    parser.add_argument(
-        "--markdown", action="store_true", help="print a section for docs/benchmarks.md"
-    )
-    parser.add_argument(
-        "--skip-peer", action="store_true", help="run loopml only (no DVC, no bench venv)"
+    parser = bench_parser(
+        "bench/data.py",
+        "Data-versioning benchmark: loopml vs DVC, same data, one run.",
+        "DVC",
+        quick_help="64 MiB and 2,000 files, for a smoke test",
     )
     parser.add_argument(
         "--rounds",
@@ -424,7 +418,6 @@ def checks_text(results: dict[str, dict[str, Any] | None]) -> list[tuple[str, bo
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -432,11 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     measure_as_installed()
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    err = Console(stderr=True)
-    out = err if args.json else Console()
-    for console in (err, out):
-        if not console.is_terminal:
-            console.width = max(console.width, 132)
+    err, out = report_consoles(args.json)
 
     base = Path(tempfile.gettempdir())
     free = shutil.disk_usage(base).free

@@ -42,6 +42,7 @@ from _common import (
     BENCH_DIR,
     Figure,
     Target,
+    bench_parser,
     command_line,
     emit_report,
     machine_info,
@@ -50,6 +51,7 @@ from _common import (
     prepare_peer_venv,
     print_table,
     project_python,
+    report_consoles,
     run_slots,
 )
 from _models_driver import NET_MODULE, NET_SOURCE
@@ -86,17 +88,10 @@ MB = 1_000_000
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="bench/models.py",
-        description="Models benchmark: loopml vs MLflow (SQLite), same models, one run.",
-    )
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
-    parser.add_argument(
-        "--markdown", action="store_true", help="print a section for docs/benchmarks.md"
-    )
-    parser.add_argument(
-        "--skip-peer", action="store_true", help="run loopml only (no MLflow, no bench venv)"
+    parser = bench_parser(
+        "bench/models.py",
+        "Models benchmark: loopml vs MLflow (SQLite), same models, one run.",
+        "MLflow",
     )
     return parser.parse_args(argv)
 
@@ -307,15 +302,10 @@ def run_workers(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
 
     args = parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
-    err = Console(stderr=True)
-    out = err if args.json else Console()
-    for console in (err, out):
-        if not console.is_terminal:
-            console.width = max(console.width, 140)
+    err, out = report_consoles(args.json, width=140)
     meta: dict[str, Any] = {
         "benchmark": "models",
         "command": command_line(),

@@ -43,6 +43,7 @@ from _common import (
     Figure,
     Target,
     WorkerError,
+    bench_parser,
     command_line,
     emit_report,
     machine_info,
@@ -53,6 +54,7 @@ from _common import (
     print_table,
     progress,
     project_python,
+    report_consoles,
     rmtree_force,
     run_worker,
     time_command,
@@ -509,17 +511,11 @@ def notes_for(
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="bench/pipelines.py",
-        description="Pipelines benchmark: loopml vs DVC (10-step pipeline), and executors.",
-    )
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, a small fan-out")
-    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
-    parser.add_argument(
-        "--markdown", action="store_true", help="print a section for docs/benchmarks.md"
-    )
-    parser.add_argument(
-        "--skip-peer", action="store_true", help="run loopml only (no DVC, no bench venv)"
+    parser = bench_parser(
+        "bench/pipelines.py",
+        "Pipelines benchmark: loopml vs DVC (10-step pipeline), and executors.",
+        "DVC",
+        quick_help="fewer repeats, a small fan-out",
     )
     parser.add_argument("--worker", choices=["engine", "fanout"], help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
@@ -546,7 +542,6 @@ def run_as_worker(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     args = parse_args(argv)
@@ -554,11 +549,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_as_worker(args)
     measure_as_installed()
     sizes = QUICK if args.quick else FULL
-    err = Console(stderr=True)
-    out = err if args.json else Console()
-    for console in (err, out):
-        if not console.is_terminal:
-            console.width = max(console.width, 132)
+    err, out = report_consoles(args.json)
     meta: dict[str, Any] = {
         "benchmark": "pipelines",
         "command": command_line(),

@@ -32,6 +32,7 @@ from _common import (
     WORKERS_DIR,
     Figure,
     Target,
+    bench_parser,
     command_line,
     emit_report,
     machine_info,
@@ -39,6 +40,7 @@ from _common import (
     prepare_peer_venv,
     print_table,
     project_python,
+    report_consoles,
     run_slots,
 )
 
@@ -76,17 +78,10 @@ WORKER_TIMEOUT_S = 3600.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="bench/tracking.py",
-        description="Tracking benchmark: loopml vs MLflow (SQLite), same work, one run.",
-    )
-    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
-    parser.add_argument("--json", action="store_true", help="print all figures as JSON")
-    parser.add_argument(
-        "--markdown", action="store_true", help="print a section for docs/benchmarks.md"
-    )
-    parser.add_argument(
-        "--skip-peer", action="store_true", help="run loopml only (no MLflow, no bench venv)"
+    parser = bench_parser(
+        "bench/tracking.py",
+        "Tracking benchmark: loopml vs MLflow (SQLite), same work, one run.",
+        "MLflow",
     )
     return parser.parse_args(argv)
 
@@ -219,17 +214,12 @@ def notes_for(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     args = parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     measure_as_installed()
-    err = Console(stderr=True)
-    out = err if args.json else Console()
-    for console in (err, out):
-        if not console.is_terminal:
-            console.width = max(console.width, 132)
+    err, out = report_consoles(args.json)
     meta: dict[str, Any] = {
         "benchmark": "tracking",
         "command": command_line(),
